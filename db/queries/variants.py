@@ -1,0 +1,55 @@
+"""Variants and images of products."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import images, variants
+from db.rows import ImageRow, VariantRow
+
+VARIANT_COLUMNS = tuple(c for c in variants.c if c.name not in ("created_at", "updated_at"))
+IMAGE_COLUMNS = tuple(images.c)
+
+
+def _variant(row: Row[Any]) -> VariantRow:
+    m = row._mapping
+    return VariantRow(**{c.name: m[c.name] for c in VARIANT_COLUMNS})
+
+
+def _image(row: Row[Any]) -> ImageRow:
+    m = row._mapping
+    return ImageRow(**{c.name: m[c.name] for c in IMAGE_COLUMNS})
+
+
+async def variants_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[VariantRow]:
+    result = await session.execute(select(*VARIANT_COLUMNS).where(variants.c.id.in_(ids)))
+    return [_variant(row) for row in result]
+
+
+async def variants_by_product_ids(
+    *, session: AsyncSession, product_ids: Sequence[int]
+) -> list[VariantRow]:
+    stmt = (
+        select(*VARIANT_COLUMNS)
+        .where(variants.c.product_id.in_(product_ids))
+        .order_by(variants.c.product_id, variants.c.position, variants.c.id)
+    )
+    return [_variant(row) for row in await session.execute(stmt)]
+
+
+async def images_by_product_ids(
+    *, session: AsyncSession, product_ids: Sequence[int], per_product: int
+) -> list[ImageRow]:
+    """The first `per_product` images of each product, in position order."""
+    order: Any = (images.c.position, images.c.id)
+    rn = func.row_number().over(partition_by=images.c.product_id, order_by=order).label("rn")
+    inner = select(*IMAGE_COLUMNS, rn).where(images.c.product_id.in_(product_ids)).subquery()
+    stmt = (
+        select(*(inner.c[c.name] for c in IMAGE_COLUMNS))
+        .where(inner.c.rn <= per_product)
+        .order_by(inner.c.product_id, inner.c.rn)
+    )
+    return [_image(row) for row in await session.execute(stmt)]

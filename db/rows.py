@@ -1,0 +1,72 @@
+"""Plain, immutable rows that query functions return: cheap to build, safe to cache and share."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from db.models import ProductStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryRow:
+    id: int
+    slug: str
+    name: str
+    description: str
+    parent_id: int | None
+    position: int
+    level: int
+    path: str
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        """Root first, excluding the category itself."""
+        return [int(part) for part in self.path.strip("/").split("/")[:-1]]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    id: int
+    slug: str
+    name: str
+    description: str
+    status: ProductStatus
+    category_id: int
+    currency: str
+    min_price: Decimal
+    max_price: Decimal
+    in_stock: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_public(self) -> bool:
+        return self.status is ProductStatus.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class VariantRow:
+    id: int
+    product_id: int
+    sku: str
+    name: str
+    selected_options: list[dict[str, Any]]
+    price: Decimal
+    compare_at_price: Decimal | None
+    currency: str
+    quantity: int
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRow:
+    id: int
+    product_id: int
+    url: str
+    alt: str
+    width: int
+    height: int
+    position: int

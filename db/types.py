@@ -1,0 +1,63 @@
+"""Column types that keep money exact and time zone-aware on every backend."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Dialect, Integer, Numeric, String
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+CENTS = Decimal("0.01")
+
+# SQLite only aliases INTEGER PRIMARY KEY to the rowid, so BIGINT keys become INTEGER there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+# Byte order ("C" collation) makes the materialised path's range predicate match its index.
+PathString = String(255).with_variant(String(255, collation="C"), "postgresql")
+
+
+class Money(TypeDecorator[Decimal]):
+    """NUMERIC(12, 2) on PostgreSQL; integer cents on SQLite, which has no exact decimal type."""
+
+    impl = Numeric(12, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(12, 2, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value).quantize(CENTS)
+        return int(value * 100) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(int(value)) / 100).quantize(CENTS)
+        return Decimal(value).quantize(CENTS)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes in and out; SQLite stores them as naive UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)

@@ -1,0 +1,1 @@
+"""The GraphQL gateway: Strawberry types, loaders, the HTTP app and the command line."""

@@ -1,0 +1,55 @@
+"""The ASGI application: resources are built in the lifespan from settings, never at import."""
+
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from db.engine import create_engine, session_factory
+from graph.executor import Executor
+from graph.graphiql import mount_static
+from graph.health import healthz, readyz
+from graph.http import graphql_endpoint
+from graph.schema import build_schema
+from graph.settings import Settings
+from graph.state import GatewayState
+
+
+def tune_garbage_collector() -> None:
+    """graphql-core leaves reference cycles behind each request; collect them less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 50)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.gateway = GatewayState(
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            executor=Executor(build_schema(), settings.document_cache_size),
+        )
+        tune_garbage_collector()
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Product gateway",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.add_route("/graphql", graphql_endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    app.add_route("/healthz", healthz, methods=["GET"])
+    app.add_route("/readyz", readyz, methods=["GET"])
+    mount_static(app)
+    return app

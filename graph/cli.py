@@ -1,0 +1,88 @@
+"""The `gateway` command: serve, migrate, seed, export-schema."""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from db.engine import create_unpooled_engine
+from db.migrate import upgrade
+from db.seed import DEFAULT_PRODUCTS, seed
+from graph.settings import Settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "graph.main:app",
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="info",
+    )
+
+
+async def _migrate(settings: Settings) -> None:
+    engine = create_unpooled_engine(settings)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _seed(settings: Settings, products: int) -> bool:
+    engine = create_unpooled_engine(settings)
+    try:
+        return await seed(engine, products)
+    finally:
+        await engine.dispose()
+
+
+def _export_schema(output: str | None) -> None:
+    from graph.schema import build_schema
+
+    sdl = build_schema().as_str() + "\n"
+    if output:
+        Path(output).write_text(sdl)
+    else:
+        sys.stdout.write(sdl)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="gateway", description="The product GraphQL gateway.")
+    commands = root.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve GraphQL over HTTP")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    commands.add_parser("migrate", help="apply database migrations")
+    seed_cmd = commands.add_parser("seed", help="seed the demo catalog into an empty database")
+    seed_cmd.add_argument("--products", type=int, default=DEFAULT_PRODUCTS)
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument("--output", help="write the SDL to this file instead")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.command == "export-schema":
+        _export_schema(args.output)
+        return
+    settings = Settings()
+    if args.command == "serve":
+        _serve(args, settings)
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print("migrated")
+    elif args.command == "seed":
+        created = asyncio.run(_seed(settings, args.products))
+        print(f"seeded {args.products} products" if created else "already seeded; left as is")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Turns connection arguments into checked page requests, and pages into connections."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from strawberry.types import Info
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+from db.pagination import Page, PageWindow
+from db.queries import categories as category_queries
+from db.queries import products as product_queries
+from db.rows import CategoryRow, ProductRow
+from graph import cursors, ids
+from graph.context import Context
+from graph.errors import BadUserInput
+from graph.loaders.products import ProductPageArgs
+from graph.types.enums import SortDirection
+from graph.types.inputs import ProductFilter, ProductSort
+from graph.types.page_info import PageInfo
+from graph.types.product import Product, ProductConnection, ProductEdge
+from graph.viewer import Viewer
+
+PAGE_ARGUMENT_DESCRIPTIONS = {
+    "first": "How many items from the start (or from `after`), 0 to 100; 20 if neither is given.",
+    "after": "Start after the item with this cursor.",
+    "last": "How many items from the end (or up to `before`), 0 to 100.",
+    "before": "End before the item with this cursor.",
+}
+CATEGORY_SORT_NAME = "CATEGORY"
+CATEGORY_KEY_TYPES = (int, int, str, int)
+SORT_KEY_TYPES: dict[product_queries.ProductSortField, tuple[type, ...]] = {
+    product_queries.ProductSortField.NAME: (str, int),
+    product_queries.ProductSortField.PRICE: (Decimal, int),
+    product_queries.ProductSortField.CREATED_AT: (datetime, int),
+    product_queries.ProductSortField.UPDATED_AT: (datetime, int),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PageArguments:
+    first: int | None
+    after: str | None
+    last: int | None
+    before: str | None
+
+
+def selects(info: Info[Context, Any], name: str) -> bool:
+    """Whether the current field's selection asks for `name` (through fragments too)."""
+    pending: list[Any] = list(info.selected_fields[0].selections)
+    while pending:
+        item = pending.pop()
+        if isinstance(item, SelectedField) and item.name == name:
+            return True
+        if isinstance(item, FragmentSpread | InlineFragment):
+            pending.extend(item.selections)
+    return False
+
+
+def page_window(
+    info: Info[Context, Any], request: PageArguments, sort_name: str, types: tuple[type, ...]
+) -> PageWindow:
+    settings = info.context.settings
+    cap = settings.max_page_size
+    if request.first is not None and request.last is not None:
+        raise BadUserInput("Pass `first` or `last`, not both.")
+    for name, value in (("first", request.first), ("last", request.last)):
+        if value is not None and not 0 <= value <= cap:
+            raise BadUserInput(f"`{name}` must be between 0 and {cap}; got {value}.")
+    first = request.first
+    if first is None and request.last is None:
+        first = settings.default_page_size
+    return PageWindow(
+        first=first,
+        last=request.last,
+        after=None if request.after is None else cursors.decode(request.after, sort_name, types),
+        before=None if request.before is None else cursors.decode(request.before, sort_name, types),
+        with_total=selects(info, "totalCount"),
+    )
+
+
+def page_info(page: Page[Any], sort_name: str) -> PageInfo:
+    keysets = page.keysets
+    return PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=cursors.encode(sort_name, keysets[0]) if keysets else None,
+        end_cursor=cursors.encode(sort_name, keysets[-1]) if keysets else None,
+    )
+
+
+def product_filter(viewer: Viewer, given: ProductFilter | None) -> product_queries.ProductFilter:
+    visible = viewer.visible_statuses
+    if given is None:
+        return product_queries.ProductFilter(statuses=visible)
+    statuses = visible if given.status is None else tuple(s for s in visible if s in given.status)
+    return product_queries.ProductFilter(
+        statuses=statuses,
+        category_id=None
+        if given.category_id is None
+        else ids.decode_as(given.category_id, "Category"),
+        min_price=given.min_price,
+        max_price=given.max_price,
+        in_stock=given.in_stock,
+    )
+
+
+def product_sort(given: ProductSort | None) -> tuple[product_queries.ProductSort, str]:
+    if given is None:
+        return product_queries.ProductSort(), "NAME:ASC"
+    field = product_queries.ProductSortField(given.field.value)
+    descending = given.direction is SortDirection.DESC
+    return product_queries.ProductSort(field, descending), f"{field}:{given.direction.value}"
+
+
+def product_connection(page: Page[ProductRow], sort_name: str) -> ProductConnection:
+    edges = [
+        ProductEdge(node=Product.from_row(row), sort_name=sort_name, keyset=keyset)
+        for row, keyset in zip(page.rows, page.keysets, strict=True)
+    ]
+    return ProductConnection(
+        edges=edges, page_info=page_info(page, sort_name), total_count=page.total
+    )
+
+
+async def category_products(
+    info: Info[Context, Any],
+    category_id: int,
+    request: PageArguments,
+    given_filter: ProductFilter | None,
+    given_sort: ProductSort | None,
+    include_subcategories: bool,
+) -> ProductConnection:
+    sort, sort_name = product_sort(given_sort)
+    args = ProductPageArgs(
+        flt=product_filter(info.context.viewer, given_filter),
+        sort=sort,
+        window=page_window(info, request, sort_name, SORT_KEY_TYPES[sort.field]),
+        include_subcategories=include_subcategories,
+    )
+    page = await info.context.loaders.product_page(args).load(category_id)
+    return product_connection(page, sort_name)
+
+
+async def products(
+    info: Info[Context, Any],
+    request: PageArguments,
+    given_filter: ProductFilter | None,
+    given_sort: ProductSort | None,
+) -> ProductConnection:
+    sort, sort_name = product_sort(given_sort)
+    flt = product_filter(info.context.viewer, given_filter)
+    window = page_window(info, request, sort_name, SORT_KEY_TYPES[sort.field])
+    async with info.context.sessions() as session:
+        page = await product_queries.product_page(
+            session=session, flt=flt, sort=sort, window=window
+        )
+    for row in page.rows:
+        info.context.loaders.product_by_id.prime_missing(row.id, row)
+    return product_connection(page, sort_name)
+
+
+async def categories(
+    info: Info[Context, Any], request: PageArguments, parent_id: str | None, roots_only: bool
+) -> Page[CategoryRow]:
+    window = page_window(info, request, CATEGORY_SORT_NAME, CATEGORY_KEY_TYPES)
+    parent = None if parent_id is None else ids.decode_as(parent_id, "Category")
+    async with info.context.sessions() as session:
+        page = await category_queries.category_page(
+            session=session, window=window, parent_id=parent, roots_only=roots_only
+        )
+    for row in page.rows:
+        info.context.loaders.category_by_id.prime_missing(row.id, row)
+    return page

@@ -1,0 +1,96 @@
+"""The per-request context: the viewer and lazily created loaders."""
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from graph.loaders.categories import (
+    AncestorsByCategoryIdLoader,
+    CategoryByIdLoader,
+    CategoryBySlugLoader,
+    ChildrenByCategoryIdLoader,
+)
+from graph.loaders.products import (
+    ProductByIdLoader,
+    ProductBySlugLoader,
+    ProductCountByCategoryIdLoader,
+    ProductPageArgs,
+    ProductPageByCategoryLoader,
+)
+from graph.loaders.variants import (
+    ImagesByProductIdLoader,
+    VariantByIdLoader,
+    VariantsByProductIdLoader,
+)
+from graph.settings import Settings
+from graph.viewer import Viewer
+
+
+class Loaders:
+    """Created per request; each loader only when a resolver first asks for it."""
+
+    def __init__(self, sessions: async_sessionmaker[Any], viewer: Viewer) -> None:
+        self.sessions = sessions
+        self.viewer = viewer
+        self._pages: dict[ProductPageArgs, ProductPageByCategoryLoader] = {}
+
+    @cached_property
+    def product_by_id(self) -> ProductByIdLoader:
+        return ProductByIdLoader(self.sessions)
+
+    @cached_property
+    def product_by_slug(self) -> ProductBySlugLoader:
+        return ProductBySlugLoader(self.sessions, self.product_by_id)
+
+    @cached_property
+    def category_by_id(self) -> CategoryByIdLoader:
+        return CategoryByIdLoader(self.sessions)
+
+    @cached_property
+    def category_by_slug(self) -> CategoryBySlugLoader:
+        return CategoryBySlugLoader(self.sessions, self.category_by_id)
+
+    @property
+    def ancestors_by_category_id(self) -> AncestorsByCategoryIdLoader:
+        return self.category_by_id.ancestors
+
+    @cached_property
+    def children_by_category_id(self) -> ChildrenByCategoryIdLoader:
+        return ChildrenByCategoryIdLoader(self.sessions)
+
+    @cached_property
+    def product_count_by_category_id(self) -> ProductCountByCategoryIdLoader:
+        return ProductCountByCategoryIdLoader(self.sessions, self.viewer.visible_statuses)
+
+    @cached_property
+    def variant_by_id(self) -> VariantByIdLoader:
+        return VariantByIdLoader(self.sessions)
+
+    @cached_property
+    def variants_by_product_id(self) -> VariantsByProductIdLoader:
+        return VariantsByProductIdLoader(self.sessions)
+
+    @cached_property
+    def images_by_product_id(self) -> ImagesByProductIdLoader:
+        return ImagesByProductIdLoader(self.sessions)
+
+    def product_page(self, args: ProductPageArgs) -> ProductPageByCategoryLoader:
+        loader = self._pages.get(args)
+        if loader is None:
+            loader = self._pages[args] = ProductPageByCategoryLoader(
+                self.sessions, args, self.product_by_id
+            )
+        return loader
+
+
+@dataclass(slots=True)
+class Context:
+    settings: Settings
+    sessions: async_sessionmaker[Any]
+    viewer: Viewer
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.sessions, self.viewer)

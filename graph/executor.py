@@ -1,0 +1,125 @@
+"""Parses and validates each distinct document once, executes it, and gives every error a code.
+
+Strawberry builds the schema and resolvers; the request path talks to graphql-core directly
+so a cached document skips parsing and validation entirely (most of a small query's cost).
+"""
+
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.utils.await_maybe import await_maybe
+
+from graph.errors import ErrorCode, GatewayError
+
+log = logging.getLogger(__name__)
+
+MASKED_MESSAGE = "Internal server error."
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A parsed document (None if it did not parse) and its parse or validation errors."""
+
+    document: DocumentNode | None
+    errors: list[dict[str, Any]]
+
+    @property
+    def valid(self) -> bool:
+        return self.document is not None and not self.errors
+
+
+def error_dict(message: str, code: ErrorCode, error: GraphQLError | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"message": message}
+    if error is not None and error.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error is not None and error.path is not None:
+        out["path"] = list(error.path)
+    out["extensions"] = {"code": code.value}
+    return out
+
+
+def format_execution_error(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    if isinstance(original, GatewayError) and original.code is not ErrorCode.INTERNAL_SERVER_ERROR:
+        return error_dict(str(original), original.code, error)
+    if original is None and error.path is None:
+        # Raised before execution: variables that do not coerce, or an unknown operation name.
+        return error_dict(error.message, ErrorCode.BAD_USER_INPUT, error)
+    log.error("unexpected error at %s", error.path, exc_info=original or error)
+    return error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR, error)
+
+
+class Executor:
+    def __init__(self, schema: strawberry.Schema, cache_size: int = 1_000) -> None:
+        self.schema: GraphQLSchema = schema._schema
+        self.cache_size = cache_size
+        self._prepared: OrderedDict[str, Prepared] = OrderedDict()
+
+    def prepare(self, query: str) -> Prepared:
+        prepared = self._prepared.get(query)
+        if prepared is not None:
+            self._prepared.move_to_end(query)
+            return prepared
+        prepared = self._parse_and_validate(query)
+        self._prepared[query] = prepared
+        if len(self._prepared) > self.cache_size:
+            self._prepared.popitem(last=False)
+        return prepared
+
+    def _parse_and_validate(self, query: str) -> Prepared:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return Prepared(
+                None, [error_dict(error.message, ErrorCode.GRAPHQL_PARSE_FAILED, error)]
+            )
+        code = ErrorCode.GRAPHQL_VALIDATION_FAILED
+        errors = [error_dict(e.message, code, e) for e in validate(self.schema, document)]
+        return Prepared(document, errors)
+
+    @staticmethod
+    def operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+        return get_operation_ast(document, name)
+
+    @staticmethod
+    def is_query(operation: OperationDefinitionNode | None) -> bool:
+        return operation is not None and operation.operation is OperationType.QUERY
+
+    async def execute(
+        self,
+        document: DocumentNode,
+        *,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+    ) -> tuple[Any, list[dict[str, Any]], bool]:
+        """The data, the formatted errors, and whether execution started at all."""
+        result: ExecutionResult = await await_maybe(
+            execute(
+                self.schema,
+                document,
+                context_value=context,
+                variable_values=variables,
+                operation_name=operation_name,
+                executor_class=StrawberryGraphQLCoreExecutionContext,
+            )
+        )
+        errors = [format_execution_error(e) for e in result.errors or ()]
+        started = result.data is not None or any(e.path is not None for e in result.errors or ())
+        return result.data, errors, started

@@ -1,0 +1,38 @@
+"""Liveness and readiness: /healthz says the process runs, /readyz checks each dependency."""
+
+import asyncio
+import time
+
+from sqlalchemy import text
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from graph.state import GatewayState
+
+READY_TIMEOUT_SECONDS = 2.0
+
+
+async def healthz(_: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+async def _database(state: GatewayState) -> dict[str, object]:
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS), state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:  # any failure means "not ready"; the body says which
+        return {"state": "down", "error": type(error).__name__}
+    return {
+        "state": "up",
+        "backend": state.engine.dialect.name,
+        "latencyMs": round((time.perf_counter() - started) * 1000, 2),
+    }
+
+
+async def readyz(request: Request) -> JSONResponse:
+    state: GatewayState = request.app.state.gateway
+    dependencies = {"database": await _database(state)}
+    ready = all(d["state"] == "up" for d in dependencies.values())
+    body = {"status": "ready" if ready else "unavailable", "dependencies": dependencies}
+    return JSONResponse(body, status_code=200 if ready else 503)

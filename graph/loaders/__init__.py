@@ -1,0 +1,1 @@
+"""Per-request DataLoaders: one SQL statement per batch, each batch in its own short session."""

@@ -1,0 +1,104 @@
+"""The root Query type and the schema built from it."""
+
+from functools import cache
+from typing import Annotated
+
+import strawberry
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import Info
+
+from graph import connections, lookups, nodes
+from graph.context import Context
+from graph.types.category import Category, CategoryConnection, category_connection
+from graph.types.inputs import ProductFilter, ProductSort
+from graph.types.node import Node
+from graph.types.product import Product, ProductConnection
+from graph.types.scalars import SCALARS
+from graph.types.variant import ProductVariant
+
+PAGE = connections.PAGE_ARGUMENT_DESCRIPTIONS
+GlobalId = Annotated[strawberry.ID | None, strawberry.argument(description="A global id.")]
+Slug = Annotated[str | None, strawberry.argument(description="A unique slug.")]
+
+
+@strawberry.type(description="Reads of the product catalog.")
+class Query:
+    @strawberry.field(description="Any object by its global id; null if absent or hidden.")
+    async def node(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+    ) -> Node | None:
+        return await nodes.node(info.context, id)
+
+    @strawberry.field(description="Objects by global id, in order, null where absent; at most 100.")
+    async def nodes(
+        self,
+        info: Info[Context, None],
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids.")],
+    ) -> list[Node | None]:
+        return await nodes.nodes(info.context, ids)
+
+    @strawberry.field(
+        description="One product by id or slug (exactly one); null if absent or hidden."
+    )
+    async def product(
+        self, info: Info[Context, None], id: GlobalId = None, slug: Slug = None
+    ) -> Product | None:
+        return await lookups.product(info.context, id, slug)
+
+    @strawberry.field(description="A page of products; by name, then id, unless `sortBy` says.")
+    async def products(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description=PAGE["first"])] = None,
+        after: Annotated[str | None, strawberry.argument(description=PAGE["after"])] = None,
+        last: Annotated[int | None, strawberry.argument(description=PAGE["last"])] = None,
+        before: Annotated[str | None, strawberry.argument(description=PAGE["before"])] = None,
+        filter: Annotated[
+            ProductFilter | None, strawberry.argument(description="Conditions products meet.")
+        ] = None,
+        sort_by: Annotated[
+            ProductSort | None, strawberry.argument(description="The order; NAME ASC if omitted.")
+        ] = None,
+    ) -> ProductConnection:
+        request = connections.PageArguments(first, after, last, before)
+        return await connections.products(info, request, filter, sort_by)
+
+    @strawberry.field(description="One category by id or slug (exactly one); null if absent.")
+    async def category(
+        self, info: Info[Context, None], id: GlobalId = None, slug: Slug = None
+    ) -> Category | None:
+        return await lookups.category(info.context, id, slug)
+
+    @strawberry.field(
+        description="A page of categories: by level, position, then name, so roots come first."
+    )
+    async def categories(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description=PAGE["first"])] = None,
+        after: Annotated[str | None, strawberry.argument(description=PAGE["after"])] = None,
+        last: Annotated[int | None, strawberry.argument(description=PAGE["last"])] = None,
+        before: Annotated[str | None, strawberry.argument(description=PAGE["before"])] = None,
+        parent_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this category's children.")
+        ] = None,
+        roots_only: Annotated[
+            bool | None, strawberry.argument(description="Only root categories.")
+        ] = False,
+    ) -> CategoryConnection:
+        request = connections.PageArguments(first, after, last, before)
+        return category_connection(
+            await connections.categories(info, request, parent_id, bool(roots_only))
+        )
+
+
+@cache
+def build_schema() -> strawberry.Schema:
+    """Built once per process: a schema holds no connections, only types."""
+    return strawberry.Schema(
+        query=Query,
+        types=[Product, ProductVariant, Category],
+        config=StrawberryConfig(scalar_map=SCALARS),
+    )

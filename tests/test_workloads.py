@@ -1,0 +1,103 @@
+"""The benchmark workloads return the right data within their SQL statement budgets."""
+
+from typing import Any
+
+import pytest
+
+from tests.support import Api, Oracle, workload
+
+BUDGETS = {"W1": 4, "W2": 5, "W3": 4, "W4": 5}
+
+
+def first_public_slug(oracle: Oracle) -> str:
+    return str(next(p["slug"] for p in oracle.catalog.products if oracle.public(p)))
+
+
+async def test_w1_product_detail(api: Api, oracle: Oracle) -> None:
+    slug = first_public_slug(oracle)
+    expected = oracle.by_slug(slug)
+    result = await api.query(workload("W1"), {"slug": slug})
+    product = result.data["product"]
+    assert product["name"] == expected["name"]
+    assert product["priceRange"]["min"] == {"amount": str(expected["min_price"]), "currency": "USD"}
+    assert product["priceRange"]["max"]["amount"] == str(expected["max_price"])
+    category = oracle.categories[expected["category_id"]]
+    assert product["category"]["slug"] == category["slug"]
+    assert [a["slug"] for a in product["category"]["ancestors"]] == [
+        oracle.categories[int(i)]["slug"] for i in category["path"].strip("/").split("/")[:-1]
+    ]
+    variants = [v for v in oracle.catalog.variants if v["product_id"] == expected["id"]]
+    assert [v["sku"] for v in product["variants"]] == [v["sku"] for v in variants]
+    assert [v["price"]["amount"] for v in product["variants"]] == [
+        str(v["price"]) for v in variants
+    ]
+    assert product["variants"][0]["selectedOptions"][1]["name"] == "Size"
+    images = [i for i in oracle.catalog.images if i["product_id"] == expected["id"]]
+    assert [i["url"] for i in product["images"]] == [i["url"] for i in images]
+    assert product["updatedAt"].endswith("Z")
+    assert result.sql <= BUDGETS["W1"]
+
+
+@pytest.mark.parametrize("slug", ["electronics", "laptops"])
+async def test_w2_category_page(api: Api, oracle: Oracle, slug: str) -> None:
+    category = oracle.category_by_slug(slug)
+    result = await api.query(workload("W2"), {"slug": slug})
+    data = result.data["category"]
+    in_stock = [p for p in oracle.products_in(category["id"]) if p["in_stock"]]
+    expected = sorted(in_stock, key=lambda p: (p["min_price"], p["id"]))
+    page = data["products"]
+    assert page["totalCount"] == len(expected)
+    assert [e["node"]["slug"] for e in page["edges"]] == [p["slug"] for p in expected[:48]]
+    assert page["pageInfo"]["hasNextPage"] == (len(expected) > 48)
+    assert all(len(e["node"]["images"]) == 1 for e in page["edges"])
+    children = [c for c in oracle.catalog.categories if c["parent_id"] == category["id"]]
+    assert [c["slug"] for c in data["children"]] == [c["slug"] for c in children]
+    assert [c["productCount"] for c in data["children"]] == [
+        len(oracle.products_in(c["id"])) for c in children
+    ]
+    assert result.sql <= BUDGETS["W2"]
+
+
+async def test_w3_catalog_tree(api: Api, oracle: Oracle) -> None:
+    result = await api.query(workload("W3"))
+    edges = result.data["categories"]["edges"]
+    ordered = sorted(
+        oracle.catalog.categories, key=lambda c: (c["level"], c["position"], c["name"])
+    )
+    assert [e["node"]["slug"] for e in edges] == [c["slug"] for c in ordered[:20]]
+    for edge in edges:
+        category = oracle.category_by_slug(edge["node"]["slug"])
+        products = edge["node"]["products"]["edges"]
+        assert len(products) == 10
+        leaves = oracle.subtree(category["id"])
+        for product in products:
+            assert oracle.by_slug(product["node"]["slug"])["category_id"] in leaves
+            assert product["node"]["category"]["name"]
+    assert result.sql <= BUDGETS["W3"]
+
+
+async def test_w3_statements_do_not_grow_with_page_size(api: Api, oracle: Oracle) -> None:
+    counts = []
+    for size in (5, 50):
+        result = await api.query(
+            workload("W3").replace("products(first: 10)", f"products(first: {size})")
+        )
+        for edge in result.data["categories"]["edges"]:
+            available = len(oracle.products_in(oracle.category_by_slug(edge["node"]["slug"])["id"]))
+            assert len(edge["node"]["products"]["edges"]) == min(size, available)
+        counts.append(result.sql)
+    assert counts[0] == counts[1] <= BUDGETS["W3"]
+
+
+async def test_w4_next_page_continues_w2(api: Api, oracle: Oracle) -> None:
+    first = (await api.query(workload("W2"), {"slug": "electronics"})).data
+    after = first["category"]["products"]["pageInfo"]["endCursor"]
+    result = await api.query(workload("W4"), {"slug": "electronics", "after": after})
+    page: dict[str, Any] = result.data["category"]["products"]
+    category = oracle.category_by_slug("electronics")
+    in_stock = [p for p in oracle.products_in(category["id"]) if p["in_stock"]]
+    expected = sorted(in_stock, key=lambda p: (p["min_price"], p["id"]))
+    assert [e["node"]["slug"] for e in page["edges"]] == [p["slug"] for p in expected[48:96]]
+    assert page["pageInfo"]["hasPreviousPage"] is True
+    assert page["pageInfo"]["hasNextPage"] == (len(expected) > 96)
+    assert result.sql <= BUDGETS["W4"]

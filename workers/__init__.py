@@ -1,0 +1,1 @@
+"""Celery workers (built in a later issue)."""
