@@ -58,9 +58,6 @@ def format_execution_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if isinstance(original, GatewayError) and original.code is not ErrorCode.INTERNAL_SERVER_ERROR:
         return error_dict(str(original), original.code, error)
-    if original is None and error.path is None:
-        # Raised before execution: variables that do not coerce, or an unknown operation name.
-        return error_dict(error.message, ErrorCode.BAD_USER_INPUT, error)
     log.error("unexpected error at %s", error.path, exc_info=original or error)
     return error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR, error)
 
@@ -120,6 +117,10 @@ class Executor:
                 executor_class=StrawberryGraphQLCoreExecutionContext,
             )
         )
-        errors = [format_execution_error(e) for e in result.errors or ()]
-        started = result.data is not None or any(e.path is not None for e in result.errors or ())
-        return result.data, errors, started
+        raised = result.errors or []
+        started = result.data is not None or any(e.path is not None for e in raised)
+        if not started:
+            # Refused before execution: variables that do not coerce, or no such operation.
+            code = ErrorCode.BAD_USER_INPUT
+            return None, [error_dict(e.message, code, e) for e in raised], False
+        return result.data, [format_execution_error(e) for e in raised], True
