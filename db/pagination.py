@@ -1,9 +1,14 @@
-"""Keyset pages for many parents in one statement.
+"""Keyset pages, for one parent or for many parents in one statement.
 
-One window pass over the filtered rows numbers each parent's rows inside and outside the cursor
-range; the outer query keeps `limit + 1` rows in range per parent (the extra one says whether more
-follow) plus one representative row outside the range, so counts and the "before/after the cursor"
-flags survive even when the page itself is empty.
+Two builders give the same columns to `split_pages`:
+- `limited_page_statement`: a `LIMIT limit + 1` subquery per parent (LATERAL, correlated to the
+  parent's row; a plain derived table for a single page), with the total and the "anything
+  before/after the cursor" flags as scalar subqueries. Index-friendly: PostgreSQL's choice.
+- `window_page_statement`: one window pass over every parent's filtered rows, for backends
+  without LATERAL (SQLite). It numbers each parent's rows inside and outside the cursor range and
+  keeps `limit + 1` rows in range plus one representative row outside it, so counts and flags
+  survive even when the page itself is empty.
+The extra row in range says whether more follow.
 """
 
 from collections.abc import Callable, Sequence
@@ -11,15 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Select,
     and_,
     case,
+    exists,
     func,
     literal,
     literal_column,
     or_,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.engine import Row
@@ -83,7 +91,81 @@ def _before(columns: Sequence[ColumnElement[Any]], keyset: Keyset, descending: b
 SINGLE_PARENT = 0
 
 
-def page_statement(
+def cursor_range(sort: SortKey, window: PageWindow) -> list[Any]:
+    parts = []
+    if window.after is not None:
+        parts.append(_after(sort.columns, window.after, sort.descending))
+    if window.before is not None:
+        parts.append(_before(sort.columns, window.before, sort.descending))
+    return parts
+
+
+def sort_order(sort: SortKey, window: PageWindow) -> list[Any]:
+    reverse = window.backward != sort.descending
+    return [c.desc() if reverse else c.asc() for c in sort.columns]
+
+
+def limited_page_statement(
+    rows: Select[Any],
+    *,
+    sort: SortKey,
+    window: PageWindow,
+    parent_key: Column[Any] | None = None,
+    parents: ColumnElement[bool] | None = None,
+    candidates: tuple[Select[Any], SortKey] | None = None,
+) -> Select[Any]:
+    """Pages of `rows` (filtered, output columns selected), one per parent row.
+
+    With a `parent_key` column, `rows` refers to that column's table, which the statement selects
+    where `parents` holds and joins LATERAL to its page; without one, `rows` is a single page.
+    `candidates` (a superset of each page, with its own sort key over its own columns) replaces
+    `rows` as the page's source; the total and the flags always come from `rows`.
+    """
+    source, source_sort = candidates or (rows, sort)
+    order = sort_order(source_sort, window)
+    page_rows = (
+        source.add_columns(
+            literal_column("1").label("in_range"),
+            func.row_number().over(order_by=order).label("rn"),
+        )
+        .where(*cursor_range(source_sort, window))
+        .order_by(*order)
+        .limit(window.limit + 1)
+    )
+    # Correlate explicitly: these sit two SELECTs below the parent's table, beyond the reach of
+    # auto-correlation, and would silently count every parent's rows.
+    outer = () if parent_key is None else (parent_key.table,)
+    meta: list[Any] = []
+    if window.with_total:
+        count = rows.with_only_columns(func.count(), maintain_column_froms=True)
+        meta.append(count.correlate(*outer).scalar_subquery().label("total"))
+    if window.after is not None:
+        outside = rows.where(~_after(sort.columns, window.after, sort.descending))
+        meta.append(exists(outside.correlate(*outer)).label("n_before"))
+    if window.before is not None:
+        outside = rows.where(~_before(sort.columns, window.before, sort.descending))
+        meta.append(exists(outside.correlate(*outer)).label("n_after"))
+    if parent_key is None:
+        key: Any = literal_column(str(SINGLE_PARENT)).label("parent_key")
+        one = select(key, *meta).subquery("one")
+        single = page_rows.subquery("page")
+        return select(one, single).select_from(one).outerjoin(single, true()).order_by(single.c.rn)
+    # Per-parent values live in their own LATERAL so they are computed once per parent, not once
+    # per row of its page.
+    facts = select(*meta, literal_column("1").label("one")).lateral("facts")
+    page = page_rows.lateral("page")
+    columns = [parent_key.label("parent_key"), *page.c, *(facts.c[m.name] for m in meta)]
+    return (
+        select(*columns)
+        .select_from(parent_key.table)
+        .join(facts, true())
+        .outerjoin(page, true())
+        .where(parents if parents is not None else true())
+        .order_by(parent_key, page.c.rn)
+    )
+
+
+def window_page_statement(
     base: Select[Any], *, parent: ColumnElement[Any] | None, sort: SortKey, window: PageWindow
 ) -> Select[Any]:
     """Wrap `base` (the filtered rows, any columns) into the page statement for every parent.
@@ -91,13 +173,8 @@ def page_statement(
     With `parent=None` the whole of `base` is one page, keyed `SINGLE_PARENT`.
     """
     cols = sort.columns
-    in_range_parts = []
-    if window.after is not None:
-        in_range_parts.append(_after(cols, window.after, sort.descending))
-    if window.before is not None:
-        in_range_parts.append(_before(cols, window.before, sort.descending))
-    reverse = window.backward != sort.descending
-    order = [c.desc() if reverse else c.asc() for c in cols]
+    in_range_parts = cursor_range(sort, window)
+    order = sort_order(sort, window)
     by_parent: list[Any] = [] if parent is None else [parent]
     key = literal_column(str(SINGLE_PARENT)) if parent is None else parent
     extra: list[Any] = [key.label("parent_key")]

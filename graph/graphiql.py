@@ -11,21 +11,25 @@ from starlette.staticfiles import StaticFiles
 STATIC_DIR: Final[Path] = Path(__file__).resolve().parent / "static" / "graphiql"
 STATIC_PATH: Final = "/static/graphiql"
 
-# The strictest policy under which GraphiQL 3.9 was seen to work in Chromium (see
-# tests/test_graphiql_browser.py, which fails on any CSP violation):
+# The strictest policy under which GraphiQL 3.9.0 works in Chromium without a single CSP violation
+# (tests/test_graphiql_browser.py checks that, dialogs included):
 # - script-src 'self': every script is a file under STATIC_PATH; no inline script, no eval.
-# - style-src 'self': GraphiQL, CodeMirror 5 and React set styles only through the CSSOM
-#   (element.style), which CSP does not govern. The one thing blocked is the <style> element that
-#   react-remove-scroll injects while a modal dialog (settings, shortcuts) is open, to hide the
-#   page's scroll bar; the page never scrolls (page.css), so nothing is lost and 'unsafe-inline'
-#   is not needed.
+# - style-src 'self' plus one hash, no 'unsafe-inline': React, CodeMirror 5 and Radix set styles
+#   through the CSSOM (element.style), which CSP does not govern. The only inline stylesheet is the
+#   <style> that react-remove-scroll-bar adds while a dialog (settings, short keys) is open; its
+#   text depends only on the page's scroll-bar gap and body margins, which page.css pins to 0, so it
+#   is always the same text and is allowed by its hash. If GraphiQL is upgraded and the hash
+#   changes, the browser test fails and Chromium's console names the new hash; without it only
+#   the (useless here) scroll lock is lost.
 # - font-src / img-src data:: graphiql.min.css embeds its fonts and CodeMirror's lint icons as
-#   data: URIs.
+#   data: URIs (the favicon link is "data:," so the browser does not ask for /favicon.ico).
 # - connect-src 'self': the fetcher POSTs to the gateway's own endpoint only.
+# - everything else (frames, objects, workers, forms, base URIs, being framed) is refused.
+_SCROLL_LOCK_STYLE_HASH: Final = "'sha256-Y/huXlwoYkVyQlxwSVcCi1RCDGDCSVBzDt0hYP9qlTc='"
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'none'; "
     "script-src 'self'; "
-    "style-src 'self'; "
+    f"style-src 'self' {_SCROLL_LOCK_STYLE_HASH}; "
     "font-src 'self' data:; "
     "img-src 'self' data:; "
     "connect-src 'self'; "

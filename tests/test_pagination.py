@@ -20,6 +20,17 @@ query Page($first: Int, $after: String, $last: Int, $before: String, $sort: Prod
   }
 }
 """
+CATEGORY_PAGE = """
+query Page($first: Int, $after: String, $last: Int, $before: String, $sort: ProductSort) {
+  category(slug: "electronics") {
+    products(first: $first, after: $after, last: $last, before: $before, sortBy: $sort) {
+      totalCount
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      edges { cursor node { id name priceRange { min { amount } } createdAt updatedAt } }
+    }
+  }
+}
+"""
 SORTS = [
     {"field": field, "direction": direction}
     for field in ("NAME", "PRICE", "CREATED_AT", "UPDATED_AT")
@@ -33,7 +44,9 @@ KEYS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
-async def walk(api: Api, sort: dict[str, str], size: int, backward: bool) -> list[dict[str, Any]]:
+async def walk(
+    api: Api, sort: dict[str, str], size: int, backward: bool, in_category: bool = False
+) -> list[dict[str, Any]]:
     nodes: list[dict[str, Any]] = []
     cursor: str | None = None
     for _ in range(1_000):
@@ -42,7 +55,10 @@ async def walk(api: Api, sort: dict[str, str], size: int, backward: bool) -> lis
             variables.update(last=size, before=cursor)
         else:
             variables.update(first=size, after=cursor)
-        page = (await api.query(PAGE, variables)).data["products"]
+        if in_category:
+            page = (await api.query(CATEGORY_PAGE, variables)).data["category"]["products"]
+        else:
+            page = (await api.query(PAGE, variables)).data["products"]
         batch = [edge["node"] for edge in page["edges"]]
         assert len(batch) <= size
         info = page["pageInfo"]
@@ -73,6 +89,18 @@ async def test_walk_every_sort_both_ways(api: Api, oracle: Oracle, sort: dict[st
     keys = [KEYS[sort["field"]](n) for n in forward]
     descending = sort["direction"] == "DESC"
     assert keys == sorted(keys, reverse=descending)
+
+
+@pytest.mark.parametrize("sort", SORTS, ids=lambda s: f"{s['field']}-{s['direction']}")
+async def test_walk_a_category_subtree(api: Api, oracle: Oracle, sort: dict[str, str]) -> None:
+    public = oracle.products_in(oracle.category_by_slug("electronics")["id"])
+    forward = await walk(api, sort, 13, backward=False, in_category=True)
+    backward = await walk(api, sort, 11, backward=True, in_category=True)
+    ids = [n["id"] for n in forward]
+    assert len(ids) == len(set(ids)) == len(public)
+    assert [n["id"] for n in backward] == ids
+    keys = [KEYS[sort["field"]](n) for n in forward]
+    assert keys == sorted(keys, reverse=sort["direction"] == "DESC")
 
 
 def test_the_seed_has_price_and_name_ties(oracle: Oracle) -> None:
@@ -143,3 +171,18 @@ async def test_bad_page_arguments_are_bad_user_input(
     assert result.codes == ["BAD_USER_INPUT"]
     assert fragment in result.errors[0]["message"]
     assert result.body["data"] is None
+
+
+async def test_include_subcategories_false_lists_only_the_category_itself(
+    api: Api, oracle: Oracle
+) -> None:
+    document = """query($slug: String, $sub: Boolean) { category(slug: $slug) {
+      products(first: 100, includeSubcategories: $sub) { totalCount edges { node { slug } } } } }"""
+    root = await api.query(document, {"slug": "electronics", "sub": False})
+    assert root.data["category"]["products"]["totalCount"] == 0
+    leaf = oracle.category_by_slug("everyday-laptops")
+    own = sorted((p for p in oracle.products_in(leaf["id"])), key=lambda p: (p["name"], p["id"]))
+    for sub in (False, None):
+        result = await api.query(document, {"slug": "everyday-laptops", "sub": sub})
+        page = result.data["category"]["products"]
+        assert [e["node"]["slug"] for e in page["edges"]] == [p["slug"] for p in own]

@@ -14,7 +14,7 @@ from db.pagination import (
     Page,
     PageWindow,
     SortKey,
-    page_statement,
+    limited_page_statement,
     split_pages,
 )
 from db.rows import CategoryRow
@@ -86,7 +86,7 @@ async def category_page(
     *, session: AsyncSession, window: PageWindow, parent_id: int | None, roots_only: bool
 ) -> Page[CategoryRow]:
     base = _category_base(parent_id=parent_id, roots_only=roots_only)
-    stmt = page_statement(base, parent=None, sort=CATEGORY_SORT, window=window)
+    stmt = limited_page_statement(base, sort=CATEGORY_SORT, window=window)
     rows = (await session.execute(stmt)).all()
     pages = split_pages(rows, window=window, to_item=to_row, to_keyset=category_keyset)
     return pages.get(SINGLE_PARENT, Page())

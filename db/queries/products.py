@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select
+from sqlalchemy import ColumnElement, Select, func, literal, select, true
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,8 +17,11 @@ from db.pagination import (
     Page,
     PageWindow,
     SortKey,
-    page_statement,
+    cursor_range,
+    limited_page_statement,
+    sort_order,
     split_pages,
+    window_page_statement,
 )
 from db.queries.categories import in_subtree
 from db.rows import ProductRow
@@ -120,6 +123,71 @@ def _by_parent(include_subcategories: bool) -> tuple[Select[Any], ColumnElement[
     return stmt, parent.c.id
 
 
+def _correlated_to(parent: Any, include_subcategories: bool) -> Select[Any]:
+    """Rows of products on `parent`'s page, referring to `parent` for a LATERAL join."""
+    if not include_subcategories:
+        return select(*COLUMNS).where(products.c.category_id == parent.c.id)
+    child = categories.alias("child")
+    return (
+        select(*COLUMNS)
+        .join_from(products, child, products.c.category_id == child.c.id)
+        .where(in_subtree(child.c.path, parent.c.path))
+    )
+
+
+def _leaf_candidates(
+    parent: Any, flt: ProductFilter, sort: ProductSort, window: PageWindow
+) -> tuple[Select[Any], SortKey]:
+    """Each subtree category's own first `limit + 1` rows, read from its (category_id, sort key,
+    id) index: a page of a 20-leaf subtree reads ~20 x limit rows instead of every product."""
+    child = categories.alias("child")
+    key = sort.key()
+    order = sort_order(key, window)
+    leaf_rows = _filtered(select(*COLUMNS).where(products.c.category_id == child.c.id), flt)
+    in_range = cursor_range(key, window)
+    leaf = leaf_rows.where(*in_range).order_by(*order).limit(window.limit + 1).lateral("leaf")
+    candidates = (
+        select(*leaf.c)
+        .select_from(child)
+        .join(leaf, true())
+        .where(in_subtree(child.c.path, parent.c.path))
+    )
+    leaf_key = SortKey(
+        columns=tuple(leaf.c[c.name] for c in key.columns),
+        descending=key.descending,
+    )
+    return candidates, leaf_key
+
+
+def pages_statement(
+    *,
+    dialect: str,
+    category_ids: Sequence[int],
+    flt: ProductFilter,
+    sort: ProductSort,
+    window: PageWindow,
+    include_subcategories: bool,
+) -> Select[Any]:
+    """LATERAL with a LIMIT per category where the backend has it (measured ~20x faster on the
+    seeded catalog's mega-menu than the window form, which sorts every subtree whole)."""
+    if dialect == "postgresql":
+        parent = categories.alias("parent")
+        rows = _filtered(_correlated_to(parent, include_subcategories), flt)
+        return limited_page_statement(
+            rows,
+            sort=sort.key(),
+            window=window,
+            parent_key=parent.c.id,
+            parents=parent.c.id.in_(category_ids),
+            candidates=_leaf_candidates(parent, flt, sort, window)
+            if include_subcategories
+            else None,
+        )
+    base, parent_id = _by_parent(include_subcategories)
+    base = _filtered(base.where(parent_id.in_(category_ids)), flt)
+    return window_page_statement(base, parent=parent_id, sort=sort.key(), window=window)
+
+
 async def product_pages_by_category_ids(
     *,
     session: AsyncSession,
@@ -130,9 +198,14 @@ async def product_pages_by_category_ids(
     include_subcategories: bool,
 ) -> dict[int, Page[ProductRow]]:
     """The same page of products for each category, in one statement."""
-    base, parent = _by_parent(include_subcategories)
-    base = _filtered(base.where(parent.in_(category_ids)), flt)
-    stmt = page_statement(base, parent=parent, sort=sort.key(), window=window)
+    stmt = pages_statement(
+        dialect=session.get_bind().dialect.name,
+        category_ids=category_ids,
+        flt=flt,
+        sort=sort,
+        window=window,
+        include_subcategories=include_subcategories,
+    )
     rows = (await session.execute(stmt)).all()
     return split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
 
@@ -140,9 +213,7 @@ async def product_pages_by_category_ids(
 async def product_page(
     *, session: AsyncSession, flt: ProductFilter, sort: ProductSort, window: PageWindow
 ) -> Page[ProductRow]:
-    stmt = page_statement(
-        _filtered(select(*COLUMNS), flt), parent=None, sort=sort.key(), window=window
-    )
+    stmt = limited_page_statement(_filtered(select(*COLUMNS), flt), sort=sort.key(), window=window)
     rows = (await session.execute(stmt)).all()
     pages = split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
     return pages.get(SINGLE_PARENT, Page())

@@ -1,0 +1,114 @@
+"""`python -m bench`: start (or reach) a gateway, run each workload, print one table."""
+
+import asyncio
+import os
+import platform
+import signal
+import sys
+from collections.abc import Coroutine, Sequence
+from types import FrameType
+from typing import Any, TypeVar
+
+import httpx
+
+from bench import load, report
+from bench.client import GraphQLClient, QueryFailed
+from bench.options import ROOT, Options, parse
+from bench.server import ServerError, own_server
+from bench.workloads import documents, prepare
+from db.settings import DatabaseSettings
+
+T = TypeVar("T")
+EXTERNAL = "external"
+
+
+def backend_of(database_url: str) -> str:
+    return database_url.split("+", 1)[0].split(":", 1)[0]
+
+
+def graphql_url(url: str) -> str:
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(path="/graphql")) if parsed.path in ("", "/") else url
+
+
+async def external_backend(client: GraphQLClient) -> str:
+    """/readyz names the database of a running gateway; other servers stay plain "external"."""
+    try:
+        response = await client.http.get(httpx.URL(client.url).copy_with(path="/readyz", query=b""))
+        name = response.json()["dependencies"]["database"]["backend"]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return EXTERNAL
+    return f"{EXTERNAL}/{name}"
+
+
+def header(options: Options, backend: str) -> str:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (
+        f"backend={backend} concurrency={options.concurrency} duration={options.duration:g}s"
+        f" warmup={options.warmup:g}s | Python {platform.python_version()}, {cpus} CPUs,"
+        " load generator on the same host"
+    )
+
+
+async def measure(url: str, options: Options, backend: str) -> list[str]:
+    docs = documents(options.workloads_dir, options.workloads)
+    w2 = documents(options.workloads_dir, ("W2",))["W2"]
+    async with GraphQLClient(url, options.concurrency) as client:
+        if backend == EXTERNAL:
+            backend = await external_backend(client)
+        print("collecting variables ...", file=sys.stderr)
+        workloads = await prepare(client, docs, w2)
+        summaries: list[report.Summary] = []
+        for workload in workloads:
+            print(f"{workload.name} ...", file=sys.stderr)
+            outcomes, seconds = await load.run(
+                client,
+                workload,
+                concurrency=options.concurrency,
+                warmup=options.warmup,
+                duration=options.duration,
+                seed=options.seed,
+            )
+            summaries.append(report.summarise(workload.name, outcomes, seconds))
+    return [header(options, backend), *report.table(summaries), *report.error_lines(summaries)]
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+    except ImportError:  # uvloop only spares the load generator some CPU; it is optional
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
+def _terminate(signum: int, _: FrameType | None) -> None:
+    # Turn SIGTERM into an exception so the started server is stopped on the way out.
+    raise SystemExit(128 + signum)
+
+
+def bench(options: Options) -> list[str]:
+    if options.url is not None:
+        return run_async(measure(graphql_url(options.url), options, EXTERNAL))
+    database_url = DatabaseSettings(_env_file=ROOT / ".env").database_url
+    with own_server(options.products, options.server_log) as url:
+        return run_async(measure(url, options, backend_of(database_url)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        lines = bench(options)
+    except (ServerError, FileNotFoundError, QueryFailed, httpx.TransportError) as error:
+        print(f"bench: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bench: interrupted", file=sys.stderr)
+        return 130
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

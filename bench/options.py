@@ -1,0 +1,79 @@
+"""Command-line options of `python -m bench`."""
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_WORKLOADS_DIR = ROOT.parent / "shared" / "workloads"
+SUPPORTED = ("W1", "W2", "W3", "W4")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    url: str | None
+    workloads: tuple[str, ...]
+    concurrency: int
+    duration: float
+    warmup: float
+    products: int
+    workloads_dir: Path
+    seed: int
+    server_log: Path | None
+
+
+def _workloads(value: str) -> tuple[str, ...]:
+    names = tuple(name.strip().upper() for name in value.split(",") if name.strip())
+    unknown = [name for name in names if name not in SUPPORTED]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose from {','.join(SUPPORTED)}; got {value!r}")
+    return names
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return number
+
+
+def _seconds(value: str) -> float:
+    number = float(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative; got {value}")
+    return number
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Load the gateway with the benchmark workloads, one at a time.",
+    )
+    p.add_argument("--url", help="GraphQL endpoint of a running server; default: start one")
+    p.add_argument("--workloads", type=_workloads, default=SUPPORTED, help="default W1,W2,W3,W4")
+    p.add_argument("--concurrency", type=_positive_int, default=8, help="workers per workload")
+    p.add_argument("--duration", type=_seconds, default=10.0, help="measured seconds per workload")
+    p.add_argument("--warmup", type=_seconds, default=2.0, help="unmeasured seconds before each")
+    p.add_argument("--products", type=_positive_int, default=20_000, help="catalog size to seed")
+    p.add_argument("--workloads-dir", type=Path, default=DEFAULT_WORKLOADS_DIR)
+    p.add_argument("--seed", type=int, default=1, help="seed of the variable picker")
+    p.add_argument("--server-log", type=Path, help="keep the started server's output here")
+    return p
+
+
+def parse(argv: Sequence[str] | None = None) -> Options:
+    args = parser().parse_args(argv)
+    if args.duration <= 0:
+        parser().error("--duration must be positive")
+    return Options(
+        url=args.url,
+        workloads=args.workloads,
+        concurrency=args.concurrency,
+        duration=args.duration,
+        warmup=args.warmup,
+        products=args.products,
+        workloads_dir=args.workloads_dir,
+        seed=args.seed,
+        server_log=args.server_log,
+    )

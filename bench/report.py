@@ -1,0 +1,86 @@
+"""Summaries of the measured outcomes, printed as one compact table."""
+
+import math
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+
+from bench.client import Outcome
+
+ERROR_EXAMPLES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    name: str
+    requests: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: Counter[str]
+    sql: str
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest rank: the smallest value with at least `fraction` of the values at or below it."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def sql_column(counts: list[int]) -> str:
+    if not counts:
+        return "n/a"
+    median = statistics.median(counts)
+    shown = f"{median:g}"
+    top = max(counts)
+    return shown if top == median else f"{shown} (max {top})"
+
+
+def summarise(name: str, outcomes: list[Outcome], seconds: float) -> Summary:
+    latencies = sorted(o.seconds * 1000 for o in outcomes)
+    return Summary(
+        name=name,
+        requests=len(outcomes),
+        per_second=len(outcomes) / seconds,
+        p50_ms=percentile(latencies, 0.50),
+        p99_ms=percentile(latencies, 0.99),
+        errors=Counter(o.error for o in outcomes if o.error is not None),
+        sql=sql_column([o.sql for o in outcomes if o.sql is not None]),
+    )
+
+
+HEADINGS = ("workload", "requests", "req/s", "p50 ms", "p99 ms", "errors", "SQL/op")
+
+
+def table(summaries: list[Summary]) -> list[str]:
+    rows = [HEADINGS] + [
+        (
+            s.name,
+            str(s.requests),
+            f"{s.per_second:.1f}",
+            f"{s.p50_ms:.1f}",
+            f"{s.p99_ms:.1f}",
+            str(sum(s.errors.values())),
+            s.sql,
+        )
+        for s in summaries
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(HEADINGS))]
+    # Names and the SQL column read left to right; the numbers line up on the right.
+    return [
+        "  ".join(
+            cell.ljust(w) if i in (0, len(row) - 1) else cell.rjust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def error_lines(summaries: list[Summary]) -> list[str]:
+    return [
+        f"{s.name} errors: {count}x {text}"
+        for s in summaries
+        for text, count in s.errors.most_common(ERROR_EXAMPLES)
+    ]
