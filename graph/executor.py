@@ -25,6 +25,7 @@ from graphql import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.utils.await_maybe import await_maybe
 
+from graph import limits
 from graph.errors import ErrorCode, GatewayError
 
 log = logging.getLogger(__name__)
@@ -63,9 +64,15 @@ def format_execution_error(error: GraphQLError) -> dict[str, Any]:
 
 
 class Executor:
-    def __init__(self, schema: strawberry.Schema, cache_size: int = 1_000) -> None:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        cache_size: int = 1_000,
+        operation_limits: limits.Limits | None = None,
+    ) -> None:
         self.schema: GraphQLSchema = schema._schema
         self.cache_size = cache_size
+        self.limits = operation_limits or limits.Limits()
         self._prepared: OrderedDict[str, Prepared] = OrderedDict()
 
     def prepare(self, query: str) -> Prepared:
@@ -81,14 +88,14 @@ class Executor:
 
     def _parse_and_validate(self, query: str) -> Prepared:
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as error:
             return Prepared(
                 None, [error_dict(error.message, ErrorCode.GRAPHQL_PARSE_FAILED, error)]
             )
         code = ErrorCode.GRAPHQL_VALIDATION_FAILED
-        errors = [error_dict(e.message, code, e) for e in validate(self.schema, document)]
-        return Prepared(document, errors)
+        found = validate(self.schema, document) or limits.check(document, self.limits)
+        return Prepared(document, [error_dict(e.message, code, e) for e in found])
 
     @staticmethod
     def operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
