@@ -13,6 +13,7 @@ import httpx
 
 from bench import load, report
 from bench.client import GraphQLClient, QueryFailed
+from bench.cpu import CpuProbe, no_cpu, process_cpu
 from bench.options import ROOT, Options, parse
 from bench.server import ServerError, own_server
 from bench.workloads import documents, prepare
@@ -43,14 +44,16 @@ async def external_backend(client: GraphQLClient) -> str:
 
 def header(options: Options, backend: str) -> str:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    shared = (
+        " (load generator only)" if backend.startswith(EXTERNAL) else " shared by server and load"
+    )
     return (
         f"backend={backend} concurrency={options.concurrency} duration={options.duration:g}s"
-        f" warmup={options.warmup:g}s | Python {platform.python_version()}, {cpus} CPUs,"
-        " load generator on the same host"
+        f" warmup={options.warmup:g}s | Python {platform.python_version()}, {cpus} CPUs{shared}"
     )
 
 
-async def measure(url: str, options: Options, backend: str) -> list[str]:
+async def measure(url: str, options: Options, backend: str, cpu: CpuProbe) -> list[str]:
     docs = documents(options.workloads_dir, options.workloads)
     w2 = documents(options.workloads_dir, ("W2",))["W2"]
     async with GraphQLClient(url, options.concurrency) as client:
@@ -61,15 +64,16 @@ async def measure(url: str, options: Options, backend: str) -> list[str]:
         summaries: list[report.Summary] = []
         for workload in workloads:
             print(f"{workload.name} ...", file=sys.stderr)
-            outcomes, seconds = await load.run(
+            measured = await load.run(
                 client,
                 workload,
                 concurrency=options.concurrency,
                 warmup=options.warmup,
                 duration=options.duration,
                 seed=options.seed,
+                cpu=cpu,
             )
-            summaries.append(report.summarise(workload.name, outcomes, seconds))
+            summaries.append(report.summarise(workload.name, measured))
     return [header(options, backend), *report.table(summaries), *report.error_lines(summaries)]
 
 
@@ -89,10 +93,11 @@ def _terminate(signum: int, _: FrameType | None) -> None:
 
 def bench(options: Options) -> list[str]:
     if options.url is not None:
-        return run_async(measure(graphql_url(options.url), options, EXTERNAL))
+        return run_async(measure(graphql_url(options.url), options, EXTERNAL, no_cpu))
     database_url = DatabaseSettings(_env_file=ROOT / ".env").database_url
-    with own_server(options.products, options.server_log) as url:
-        return run_async(measure(url, options, backend_of(database_url)))
+    with own_server(options.products, options.server_log) as server:
+        cpu = process_cpu(server.pid)
+        return run_async(measure(server.url, options, backend_of(database_url), cpu))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

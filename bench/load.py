@@ -3,8 +3,10 @@
 import asyncio
 import random
 import time
+from dataclasses import dataclass
 
 from bench.client import GraphQLClient, Outcome
+from bench.cpu import CpuProbe
 from bench.workloads import Workload
 
 
@@ -20,6 +22,13 @@ async def _worker(
     return kept
 
 
+@dataclass(frozen=True, slots=True)
+class Measured:
+    outcomes: list[Outcome]
+    seconds: float
+    server_cpu: float | None
+
+
 async def run(
     client: GraphQLClient,
     workload: Workload,
@@ -28,15 +37,25 @@ async def run(
     warmup: float,
     duration: float,
     seed: int,
-) -> tuple[list[Outcome], float]:
-    """The measured outcomes and the seconds they span (to the last answer, not the deadline)."""
+    cpu: CpuProbe,
+) -> Measured:
+    """The measured outcomes, the seconds they span (to the last answer, not the deadline), and the
+    server's CPU seconds over about the same span."""
     start = time.perf_counter()
     measure_from = start + warmup
     end = measure_from + duration
-    workers = [
-        _worker(client, workload, random.Random(f"{seed}:{workload.name}:{i}"), measure_from, end)
-        for i in range(concurrency)
-    ]
-    outcomes = [o for kept in await asyncio.gather(*workers) for o in kept]
+    workers = asyncio.gather(
+        *(
+            _worker(
+                client, workload, random.Random(f"{seed}:{workload.name}:{i}"), measure_from, end
+            )
+            for i in range(concurrency)
+        )
+    )
+    await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+    cpu_before = cpu()
+    outcomes = [o for kept in await workers for o in kept]
+    cpu_after = cpu()
     last = max((o.started + o.seconds for o in outcomes), default=end)
-    return outcomes, max(last - measure_from, 1e-9)
+    server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+    return Measured(outcomes, max(last - measure_from, 1e-9), server_cpu)

@@ -5,7 +5,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from bench.client import Outcome
+from bench.load import Measured
 
 ERROR_EXAMPLES = 3
 
@@ -19,6 +19,7 @@ class Summary:
     p99_ms: float
     errors: Counter[str]
     sql: str
+    cpu_ms: float | None
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -38,20 +39,32 @@ def sql_column(counts: list[int]) -> str:
     return shown if top == median else f"{shown} (max {top})"
 
 
-def summarise(name: str, outcomes: list[Outcome], seconds: float) -> Summary:
+def summarise(name: str, measured: Measured) -> Summary:
+    outcomes = measured.outcomes
     latencies = sorted(o.seconds * 1000 for o in outcomes)
+    cpu = measured.server_cpu
     return Summary(
         name=name,
         requests=len(outcomes),
-        per_second=len(outcomes) / seconds,
+        per_second=len(outcomes) / measured.seconds,
         p50_ms=percentile(latencies, 0.50),
         p99_ms=percentile(latencies, 0.99),
         errors=Counter(o.error for o in outcomes if o.error is not None),
         sql=sql_column([o.sql for o in outcomes if o.sql is not None]),
+        cpu_ms=None if cpu is None or not outcomes else cpu * 1000 / len(outcomes),
     )
 
 
-HEADINGS = ("workload", "requests", "req/s", "p50 ms", "p99 ms", "errors", "SQL/op")
+HEADINGS = (
+    "workload",
+    "requests",
+    "req/s",
+    "p50 ms",
+    "p99 ms",
+    "errors",
+    "srv CPU ms/req",
+    "SQL/op",
+)
 
 
 def table(summaries: list[Summary]) -> list[str]:
@@ -63,6 +76,7 @@ def table(summaries: list[Summary]) -> list[str]:
             f"{s.p50_ms:.1f}",
             f"{s.p99_ms:.1f}",
             str(sum(s.errors.values())),
+            "n/a" if s.cpu_ms is None else f"{s.cpu_ms:.1f}",
             s.sql,
         )
         for s in summaries

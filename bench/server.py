@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,12 @@ LOG_TAIL_LINES = 30
 
 class ServerError(Exception):
     """The gateway could not be prepared or started."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServer:
+    url: str
+    pid: int
 
 
 def _gateway(*args: str) -> list[str]:
@@ -79,8 +86,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def own_server(products: int, log: Path | None = None) -> Iterator[str]:
-    """Yield the GraphQL URL of a fresh server on a free port; the database is the environment's."""
+def own_server(products: int, log: Path | None = None) -> Iterator[RunningServer]:
+    """Yield a fresh server on a free port; the database is the environment's."""
     env = dict(os.environ, EXPOSE_SQL_COUNT="1")
     print(_run(env, "migrate"), file=sys.stderr)
     print(_run(env, "seed", "--products", str(products)), file=sys.stderr)
@@ -99,7 +106,7 @@ def own_server(products: int, log: Path | None = None) -> Iterator[str]:
         )
     try:
         _wait_healthy(process, base, log_path)
-        yield f"{base}/graphql"
+        yield RunningServer(f"{base}/graphql", process.pid)
     finally:
         _stop(process)
         _report_log(log_path, keep=log is not None)

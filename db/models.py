@@ -136,7 +136,37 @@ class ProductImage(Base):
     __table_args__ = (Index("ix_product_images_product_position", "product_id", "position", "id"),)
 
 
+class ChangeKind(enum.StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+
+
+class Change(Base):
+    """One committed change to one entity. `id` grows in commit order (see db.writes.unit)."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(BigId)
+    kind: Mapped[ChangeKind] = mapped_column(
+        Enum(ChangeKind, name="change_kind", native_enum=False, length=16)
+    )
+    changed_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    actor: Mapped[str] = mapped_column(String(255))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_changes_entity", "entity_type", "entity_id", "id"),
+        # Never reuse a sequence number, even for rows that a test or an operator removed.
+        {"sqlite_autoincrement": True},
+    )
+
+
 categories = cast(Table, Category.__table__)
 products = cast(Table, Product.__table__)
 variants = cast(Table, ProductVariant.__table__)
 images = cast(Table, ProductImage.__table__)
+changes = cast(Table, Change.__table__)

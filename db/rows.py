@@ -70,3 +70,15 @@ class ImageRow:
     width: int
     height: int
     position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    id: int
+    entity_type: str
+    entity_id: int
+    kind: str
+    changed_fields: list[str]
+    category_ids: list[int]
+    actor: str
+    occurred_at: datetime

@@ -9,7 +9,9 @@ from pathlib import Path
 from db.engine import create_unpooled_engine
 from db.migrate import upgrade
 from db.seed import DEFAULT_PRODUCTS, seed
+from graph.auth import GRANTABLE, issue, parse_ttl
 from graph.settings import Settings
+from graph.viewer import Role
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -63,6 +65,10 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply database migrations")
     seed_cmd = commands.add_parser("seed", help="seed the demo catalog into an empty database")
     seed_cmd.add_argument("--products", type=int, default=DEFAULT_PRODUCTS)
+    token = commands.add_parser("token", help="print a bearer token for development")
+    token.add_argument("--role", required=True, choices=[r.value for r in GRANTABLE])
+    token.add_argument("--ttl", default="1h", help="lifetime: 90s, 15m, 1h, 7d (default 1h)")
+    token.add_argument("--subject", default="developer", help="who the token speaks for")
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", help="write the SDL to this file instead")
     return root
@@ -79,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
         print("migrated")
+    elif args.command == "token":
+        try:
+            ttl = parse_ttl(args.ttl)
+        except ValueError as error:
+            raise SystemExit(f"gateway token: {error}") from None
+        print(issue(settings, Role(args.role), args.subject, ttl))
     elif args.command == "seed":
         created = asyncio.run(_seed(settings, args.products))
         print(f"seeded {args.products} products" if created else "already seeded; left as is")

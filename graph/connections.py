@@ -10,8 +10,9 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from db.pagination import Page, PageWindow
 from db.queries import categories as category_queries
+from db.queries import changes as change_queries
 from db.queries import products as product_queries
-from db.rows import CategoryRow, ProductRow
+from db.rows import CategoryRow, ChangeRow, ProductRow
 from graph import cursors, ids
 from graph.context import Context
 from graph.errors import BadUserInput
@@ -173,3 +174,9 @@ async def categories(
     for row in page.rows:
         info.context.loaders.category_by_id.prime_missing(row.id, row)
     return page
+
+
+async def changes(info: Info[Context, Any], request: PageArguments) -> Page[ChangeRow]:
+    window = page_window(info, request, "CHANGE", (int,))
+    async with info.context.sessions() as session:
+        return await change_queries.change_page(session=session, window=window)

@@ -20,6 +20,7 @@ from graph.loaders.products import (
     ProductPageByCategoryLoader,
 )
 from graph.loaders.variants import (
+    ImageByIdLoader,
     ImagesByProductIdLoader,
     VariantByIdLoader,
     VariantsByProductIdLoader,
@@ -73,6 +74,10 @@ class Loaders:
         return VariantsByProductIdLoader(self.sessions)
 
     @cached_property
+    def image_by_id(self) -> ImageByIdLoader:
+        return ImageByIdLoader(self.sessions)
+
+    @cached_property
     def images_by_product_id(self) -> ImagesByProductIdLoader:
         return ImagesByProductIdLoader(self.sessions)
 
@@ -93,4 +98,8 @@ class Context:
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
+        self.loaders = Loaders(self.sessions, self.viewer)
+
+    def after_write(self) -> None:
+        """Fields resolved after a mutation must not see rows loaded before it."""
         self.loaders = Loaders(self.sessions, self.viewer)

@@ -12,12 +12,12 @@ from starlette.responses import Response
 
 from db import stats
 from graph import media
+from graph.auth import viewer_from_header
 from graph.context import Context
-from graph.errors import ErrorCode
+from graph.errors import ErrorCode, Unauthenticated
 from graph.executor import error_dict
 from graph.graphiql import graphiql_response
 from graph.state import GatewayState
-from graph.viewer import ANONYMOUS
 
 
 class RequestError(Exception):
@@ -122,8 +122,14 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
             )
     if document is None or not prepared.valid:
         return _respond({"errors": prepared.errors}, 400 if strict else 200, response_type)
+    try:
+        viewer = viewer_from_header(state.settings, request.headers.get("authorization"))
+    except Unauthenticated as error:
+        refused = {"errors": [error_dict(str(error), ErrorCode.UNAUTHENTICATED)]}
+        challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        return _respond(refused, 401, response_type, challenge)
     counter = stats.start_counting() if state.settings.expose_sql_count else None
-    context = Context(state.settings, state.sessions, ANONYMOUS)
+    context = Context(state.settings, state.sessions, viewer)
     data, errors, started = await executor.execute(
         document, variables=variables, operation_name=operation_name, context=context
     )

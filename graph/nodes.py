@@ -8,6 +8,7 @@ from graph import ids
 from graph.context import Context
 from graph.errors import BadUserInput
 from graph.types.category import Category
+from graph.types.image import ProductImage
 from graph.types.node import Node
 from graph.types.product import Product
 from graph.types.variant import ProductVariant
@@ -27,6 +28,13 @@ async def _variant(context: Context, key: int) -> ProductVariant | None:
     return ProductVariant.from_row(row)
 
 
+async def _image(context: Context, key: int) -> ProductImage | None:
+    row = await context.loaders.image_by_id.load(key)
+    if row is None or await _product(context, row.product_id) is None:
+        return None
+    return ProductImage.from_row(row)
+
+
 async def _category(context: Context, key: int) -> Category | None:
     return Category.from_optional(await context.loaders.category_by_id.load(key))
 
@@ -34,6 +42,7 @@ async def _category(context: Context, key: int) -> Category | None:
 RESOLVERS: dict[str, Callable[[Context, int], Awaitable[Any]]] = {
     "Product": _product,
     "ProductVariant": _variant,
+    "ProductImage": _image,
     "Category": _category,
 }
 

@@ -9,7 +9,11 @@ from strawberry.types import Info
 
 from graph import connections, lookups, nodes
 from graph.context import Context
+from graph.mutation import Mutation
+from graph.permissions import IsAdmin
 from graph.types.category import Category, CategoryConnection, category_connection
+from graph.types.change import ChangeConnection
+from graph.types.image import ProductImage
 from graph.types.inputs import ProductFilter, ProductSort
 from graph.types.node import Node
 from graph.types.product import Product, ProductConnection
@@ -93,12 +97,28 @@ class Query:
             await connections.categories(info, request, parent_id, bool(roots_only))
         )
 
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="The change log, oldest first, for admins: every committed change.",
+    )
+    async def changes(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description=PAGE["first"])] = None,
+        after: Annotated[str | None, strawberry.argument(description=PAGE["after"])] = None,
+        last: Annotated[int | None, strawberry.argument(description=PAGE["last"])] = None,
+        before: Annotated[str | None, strawberry.argument(description=PAGE["before"])] = None,
+    ) -> ChangeConnection:
+        request = connections.PageArguments(first, after, last, before)
+        return ChangeConnection.from_page(await connections.changes(info, request))
+
 
 @cache
 def build_schema() -> strawberry.Schema:
     """Built once per process: a schema holds no connections, only types."""
     return strawberry.Schema(
         query=Query,
-        types=[Product, ProductVariant, Category],
+        mutation=Mutation,
+        types=[Product, ProductVariant, ProductImage, Category],
         config=StrawberryConfig(scalar_map=SCALARS),
     )

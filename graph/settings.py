@@ -1,17 +1,34 @@
 """Gateway settings, read from the environment (and `.env`)."""
 
+from typing import Literal, Self
+
+from pydantic import model_validator
+
 from db.settings import DatabaseSettings
+
+# Good enough for a laptop; `ENVIRONMENT=production` refuses to start with it.
+DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"
 
 
 class Settings(DatabaseSettings):
+    environment: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
     redis_url: str | None = None
+    jwt_secret: str = DEVELOPMENT_SECRET
     # Adds `extensions.sqlStatements` to every response; for `make bench` and debugging only.
     expose_sql_count: bool = False
     graphiql: bool = True
     max_page_size: int = 100
     default_page_size: int = 20
-    max_body_bytes: int = 1_000_000
+    max_body_bytes: int = 4_000_000
     document_cache_size: int = 1_000
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Self:
+        if self.environment == "production" and self.jwt_secret == DEVELOPMENT_SECRET:
+            raise ValueError("set JWT_SECRET: production refuses the development secret")
+        if len(self.jwt_secret) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 characters")
+        return self

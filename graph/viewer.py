@@ -1,6 +1,7 @@
-"""Who is asking, and which products that lets them see."""
+"""Who is asking, and what that lets them see and do."""
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from db.models import ProductStatus
 from db.rows import ProductRow
@@ -9,13 +10,24 @@ PUBLIC = (ProductStatus.ACTIVE,)
 STAFF = tuple(ProductStatus)
 
 
+class Role(StrEnum):
+    ANONYMOUS = "anonymous"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    role: str = "anonymous"
+    role: Role = Role.ANONYMOUS
+    subject: str = "anonymous"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not Role.ANONYMOUS
 
     @property
     def visible_statuses(self) -> tuple[ProductStatus, ...]:
-        return PUBLIC if self.role == "anonymous" else STAFF
+        return STAFF if self.is_staff else PUBLIC
 
     def can_see(self, product: ProductRow) -> bool:
         return product.status in self.visible_statuses

@@ -69,7 +69,7 @@ async def test_variables_that_do_not_coerce(client: httpx.AsyncClient) -> None:
         ({"json": {"query": QUERY, "operationName": 5}}, 400),
         ({"content": QUERY.encode(), "headers": {"content-type": "text/plain"}}, 415),
         ({"json": {"query": QUERY}, "headers": {"accept": "text/plain"}}, 406),
-        ({"content": b"x" * 1_000_001, "headers": {"content-type": "application/json"}}, 413),
+        ({"content": b"x" * 4_000_001, "headers": {"content-type": "application/json"}}, 413),
     ],
 )
 async def test_malformed_requests(

@@ -53,3 +53,8 @@ async def images_by_product_ids(
         .order_by(inner.c.product_id, inner.c.rn)
     )
     return [_image(row) for row in await session.execute(stmt)]
+
+
+async def images_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ImageRow]:
+    result = await session.execute(select(*IMAGE_COLUMNS).where(images.c.id.in_(ids)))
+    return [_image(row) for row in result]

@@ -3,7 +3,12 @@
 from collections import defaultdict
 from collections.abc import Sequence
 
-from db.queries.variants import images_by_product_ids, variants_by_ids, variants_by_product_ids
+from db.queries.variants import (
+    images_by_ids,
+    images_by_product_ids,
+    variants_by_ids,
+    variants_by_product_ids,
+)
 from db.rows import ImageRow, VariantRow
 from graph.loaders.base import SessionLoader
 
@@ -39,3 +44,10 @@ class ImagesByProductIdLoader(SessionLoader[int, list[ImageRow]]):
         for row in rows:
             found[row.product_id].append(row)
         return [found[key] for key in keys]
+
+
+class ImageByIdLoader(SessionLoader[int, ImageRow | None]):
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[ImageRow | None]:
+        async with self.sessions() as session:
+            found = {row.id: row for row in await images_by_ids(session=session, ids=keys)}
+        return [found.get(key) for key in keys]

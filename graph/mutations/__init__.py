@@ -1,0 +1,1 @@
+"""Mutation bodies: decode ids, call one db write function, shape the payload."""
