@@ -6,6 +6,8 @@ PostgreSQL tests skip with a reason when no server answers, except under CI=true
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -17,8 +19,10 @@ from db.engine import create_unpooled_engine
 from db.migrate import upgrade
 from db.seed import build_catalog, seed
 from graph.app import create_app
+from graph.auth import issue
 from graph.settings import Settings
-from tests.support import SEED_PRODUCTS, Api, Oracle
+from graph.viewer import Role
+from tests.support import SEED_PRODUCTS, WRITE_SEED_PRODUCTS, Api, Oracle
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_DSN = os.environ.get(
@@ -53,15 +57,28 @@ def postgres_database(name: str) -> Iterator[str]:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def backend_database(backend: str, name: str, tmp: pytest.TempPathFactory) -> Iterator[str]:
+    if backend == "sqlite":
+        path: Path = tmp.mktemp("sqlite") / f"{name}.db"
+        yield f"sqlite+aiosqlite:///{path}"
+    else:
+        yield from postgres_database(f"gateway_test_{os.getpid()}_{name}")
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("sqlite") / "gateway.db"
-        yield f"sqlite+aiosqlite:///{path}"
-    else:
-        yield from postgres_database(f"gateway_test_{os.getpid()}")
+    """The read-only catalog the query tests compare against the seed."""
+    yield from backend_database(request.param, "reads", tmp_path_factory)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def write_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A catalog of its own for the mutation tests, so writes never disturb the read tests."""
+    yield from backend_database(request.param, "writes", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -69,20 +86,19 @@ def oracle() -> Oracle:
     return Oracle(build_catalog(SEED_PRODUCTS))
 
 
-@pytest_asyncio.fixture(scope="session")
-async def settings(database_url: str) -> Settings:
+async def seeded(database_url: str, products: int) -> Settings:
     settings = Settings(database_url=database_url, expose_sql_count=True)
     engine = create_unpooled_engine(settings)
     try:
         await upgrade(engine)
-        await seed(engine, SEED_PRODUCTS)
+        await seed(engine, products)
     finally:
         await engine.dispose()
     return settings
 
 
-@pytest_asyncio.fixture(scope="session")
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -90,6 +106,47 @@ async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+@pytest_asyncio.fixture(scope="session")
+async def settings(database_url: str) -> Settings:
+    return await seeded(database_url, SEED_PRODUCTS)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(settings) as client:
+        yield client
+
+
 @pytest.fixture
 def api(client: httpx.AsyncClient) -> Api:
     return Api(client)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def write_settings(write_database_url: str) -> Settings:
+    return await seeded(write_database_url, WRITE_SEED_PRODUCTS)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def write_client(write_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(write_settings) as client:
+        yield client
+
+
+def token(settings: Settings, role: Role, subject: str = "tester") -> str:
+    return issue(settings, role, subject, timedelta(hours=1))
+
+
+@pytest.fixture
+def anonymous(write_client: httpx.AsyncClient) -> Api:
+    return Api(write_client)
+
+
+@pytest.fixture
+def editor(write_client: httpx.AsyncClient, write_settings: Settings) -> Api:
+    return Api(write_client, token(write_settings, Role.EDITOR, "editor@example.com"))
+
+
+@pytest.fixture
+def admin(write_client: httpx.AsyncClient, write_settings: Settings) -> Api:
+    return Api(write_client, token(write_settings, Role.ADMIN, "admin@example.com"))

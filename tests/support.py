@@ -12,6 +12,7 @@ from db.seed import Catalog
 
 WORKLOADS = Path(__file__).resolve().parents[2] / "shared" / "workloads"
 SEED_PRODUCTS = 1_000
+WRITE_SEED_PRODUCTS = 200
 
 
 def workload(name: str) -> str:
@@ -42,12 +43,15 @@ class Result:
 
 
 class Api:
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, token: str | None = None) -> None:
         self.client = client
+        self.headers = {"authorization": f"Bearer {token}"} if token else {}
 
     async def query(self, document: str, variables: dict[str, Any] | None = None) -> Result:
         response = await self.client.post(
-            "/graphql", json={"query": document, "variables": variables or {}}
+            "/graphql",
+            json={"query": document, "variables": variables or {}},
+            headers=self.headers,
         )
         assert response.status_code == 200, response.text
         return Result(response.status_code, response.json())
@@ -81,3 +85,24 @@ class Oracle:
 
 def money(value: Decimal) -> str:
     return str(value)
+
+
+LATEST_CHANGE = "{ changes(last: 1) { edges { cursor node { sequence } } } }"
+CHANGES_AFTER = """query($after: String) { changes(first: 100, after: $after) {
+  edges { node { sequence entityType entityId kind changedFields categoryIds actor } } } }"""
+
+
+class ChangeLog:
+    """Reads the change log through the API, as an admin would."""
+
+    def __init__(self, admin: Api) -> None:
+        self.admin = admin
+        self.cursor: str | None = None
+
+    async def mark(self) -> None:
+        edges = (await self.admin.query(LATEST_CHANGE)).data["changes"]["edges"]
+        self.cursor = edges[0]["cursor"] if edges else None
+
+    async def since_mark(self) -> list[dict[str, Any]]:
+        result = await self.admin.query(CHANGES_AFTER, {"after": self.cursor})
+        return [edge["node"] for edge in result.data["changes"]["edges"]]

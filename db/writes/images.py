@@ -107,15 +107,10 @@ async def reorder_images(tx: WriteTransaction, product_id: int, image_ids: Seque
     if list(image_ids) == existing:
         return
     chain = await common.category_chain(tx, product.category_id)
-    positions = dict(
-        (
-            await tx.session.execute(
-                select(images.c.id, images.c.position).where(images.c.product_id == product_id)
-            )
-        )
-        .tuples()
-        .all()
+    result = await tx.session.execute(
+        select(images.c.id, images.c.position).where(images.c.product_id == product_id)
     )
+    positions = dict(result.all())
     for position, image_id in enumerate(image_ids):
         if positions[image_id] != position:
             await tx.session.execute(

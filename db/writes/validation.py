@@ -45,10 +45,10 @@ class Checker:
             self.fail(field, f"`{field}` must be a finite number.", UserErrorCode.INVALID)
         elif value < 0:
             self.fail(field, f"`{field}` must not be negative.", UserErrorCode.NEGATIVE)
-        elif value != value.quantize(Decimal("0.01")):
-            self.fail(field, f"`{field}` has more than two decimals.", UserErrorCode.TOO_PRECISE)
         elif value > MAX_PRICE:
             self.fail(field, f"`{field}` is above {MAX_PRICE}.", UserErrorCode.TOO_LARGE)
+        elif value != value.quantize(Decimal("0.01")):
+            self.fail(field, f"`{field}` has more than two decimals.", UserErrorCode.TOO_PRECISE)
 
     def quantity(self, field: str, value: int) -> None:
         if value < 0:

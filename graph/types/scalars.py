@@ -8,6 +8,9 @@ import strawberry
 from graphql import FloatValueNode, IntValueNode, StringValueNode, ValueNode
 from strawberry.types.scalar import ScalarDefinition
 
+# Far beyond any price; keeps exponents such as 1e400 from reaching arithmetic and SQL.
+DECIMAL_LIMIT = Decimal(10) ** 15
+
 
 def _parse_decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -18,6 +21,8 @@ def _parse_decimal(value: Any) -> Decimal:
         raise ValueError(f"{str(value)[:50]!r} is not a decimal number.") from None
     if not parsed.is_finite():
         raise ValueError("Decimal values must be finite.")
+    if abs(parsed) >= DECIMAL_LIMIT:
+        raise ValueError(f"Decimal values must be below {DECIMAL_LIMIT:,} in size.")
     return parsed
 
 
