@@ -82,3 +82,34 @@ class ChangeRow:
     category_ids: list[int]
     actor: str
     occurred_at: datetime
+    values: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    id: int
+    kind: str
+    status: str
+    args: dict[str, Any]
+    progress: float
+    checkpoint: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error: str | None
+    attempts: int
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    task: str
+    args: dict[str, Any]
+    idempotency_key: str
+    created_at: datetime
+    available_at: datetime
+    attempts: int
+    last_error: str | None
+    sent_at: datetime | None

@@ -1,5 +1,7 @@
 """The ASGI application: resources are built in the lifespan from settings, never at import."""
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +16,9 @@ from graph.http import graphql_endpoint
 from graph.schema import build_schema
 from graph.settings import Settings
 from graph.state import GatewayState
+from workers.app import create_celery
+from workers.dispatch import CeleryDispatcher, Dispatcher, LocalDispatcher
+from workers.relay import Relay
 
 
 def tune_garbage_collector() -> None:
@@ -23,22 +28,38 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 50)
 
 
+def build_dispatcher(settings: Settings) -> Dispatcher:
+    """Celery when a broker is configured; otherwise jobs run in this process, off its loop."""
+    if settings.broker_url:
+        return CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
+    return LocalDispatcher(settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
+        sessions = session_factory(engine)
+        dispatcher = build_dispatcher(settings)
+        relay = Relay(sessions, dispatcher, settings)
         app.state.gateway = GatewayState(
             settings=settings,
             engine=engine,
-            sessions=session_factory(engine),
+            sessions=sessions,
             executor=Executor(build_schema(), settings.document_cache_size),
+            relay=relay,
         )
+        relaying = asyncio.create_task(relay.run(), name="outbox-relay")
         tune_garbage_collector()
         try:
             yield
         finally:
+            relaying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relaying
+            dispatcher.close()
             await engine.dispose()
 
     app = FastAPI(

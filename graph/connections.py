@@ -8,11 +8,13 @@ from typing import Any
 from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
+from db import jobs as job_queries
+from db.models import JobStatus
 from db.pagination import Page, PageWindow
 from db.queries import categories as category_queries
 from db.queries import changes as change_queries
 from db.queries import products as product_queries
-from db.rows import CategoryRow, ChangeRow, ProductRow
+from db.rows import CategoryRow, ChangeRow, JobRow, ProductRow
 from graph import cursors, ids
 from graph.context import Context
 from graph.errors import BadUserInput
@@ -180,3 +182,11 @@ async def changes(info: Info[Context, Any], request: PageArguments) -> Page[Chan
     window = page_window(info, request, "CHANGE", (int,))
     async with info.context.sessions() as session:
         return await change_queries.change_page(session=session, window=window)
+
+
+async def jobs(
+    info: Info[Context, Any], request: PageArguments, statuses: list[JobStatus] | None
+) -> Page[JobRow]:
+    window = page_window(info, request, "JOB", (int,))
+    async with info.context.sessions() as session:
+        return await job_queries.job_page(session=session, window=window, statuses=statuses)

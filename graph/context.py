@@ -1,5 +1,6 @@
 """The per-request context: the viewer and lazily created loaders."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -12,6 +13,7 @@ from graph.loaders.categories import (
     CategoryBySlugLoader,
     ChildrenByCategoryIdLoader,
 )
+from graph.loaders.jobs import JobByIdLoader
 from graph.loaders.products import (
     ProductByIdLoader,
     ProductBySlugLoader,
@@ -74,6 +76,10 @@ class Loaders:
         return VariantsByProductIdLoader(self.sessions)
 
     @cached_property
+    def job_by_id(self) -> JobByIdLoader:
+        return JobByIdLoader(self.sessions)
+
+    @cached_property
     def image_by_id(self) -> ImageByIdLoader:
         return ImageByIdLoader(self.sessions)
 
@@ -90,16 +96,23 @@ class Loaders:
         return loader
 
 
+def _nothing() -> None:
+    return None
+
+
 @dataclass(slots=True)
 class Context:
     settings: Settings
     sessions: async_sessionmaker[Any]
     viewer: Viewer
+    wake_relay: Callable[[], None] = _nothing
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.sessions, self.viewer)
 
     def after_write(self) -> None:
-        """Fields resolved after a mutation must not see rows loaded before it."""
+        """Fields resolved after a mutation must not see rows loaded before it; the relay
+        hands any new outbox rows on now rather than at its next poll."""
         self.loaders = Loaders(self.sessions, self.viewer)
+        self.wake_relay()

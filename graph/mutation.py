@@ -1,6 +1,7 @@
 """The root Mutation type. Each field: permission class, then one call into graph.mutations."""
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
@@ -8,8 +9,9 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from graph.context import Context
-from graph.mutations import categories, images, products, variants
+from graph.mutations import categories, images, jobs, products, variants
 from graph.permissions import IsAdmin, IsEditor
+from graph.types.job import JobPayload
 from graph.types.mutation_inputs import (
     EXPECTED_DESCRIPTION,
     CategoryCreateInput,
@@ -152,3 +154,26 @@ class Mutation:
         self, info: Info[Context, None], id: Id, expected_updated_at: Expected = None
     ) -> CategoryDeletePayload:
         return await categories.delete(info.context, id, expected_updated_at)
+
+    @strawberry.mutation(
+        permission_classes=ADMIN,
+        description="Change every price in a category by a percentage or an amount, in a "
+        "background job; every changed price is recorded like any other change.",
+    )
+    async def products_bulk_price_update(
+        self,
+        info: Info[Context, None],
+        category_id: Id,
+        percent: Annotated[
+            Decimal | None, strawberry.argument(description='Such as "10" or "-5.5".')
+        ] = None,
+        amount: Annotated[
+            Decimal | None, strawberry.argument(description="Added to each price; may be negative.")
+        ] = None,
+        include_subcategories: Annotated[
+            bool, strawberry.argument(description="Also the subtree's products.")
+        ] = True,
+    ) -> JobPayload:
+        return await jobs.bulk_price_update(
+            info.context, category_id, percent, amount, include_subcategories
+        )

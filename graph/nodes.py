@@ -9,6 +9,7 @@ from graph.context import Context
 from graph.errors import BadUserInput
 from graph.types.category import Category
 from graph.types.image import ProductImage
+from graph.types.job import Job
 from graph.types.node import Node
 from graph.types.product import Product
 from graph.types.variant import ProductVariant
@@ -39,11 +40,19 @@ async def _category(context: Context, key: int) -> Category | None:
     return Category.from_optional(await context.loaders.category_by_id.load(key))
 
 
+async def _job(context: Context, key: int) -> Job | None:
+    if not context.viewer.is_staff:
+        return None
+    row = await context.loaders.job_by_id.load(key)
+    return None if row is None else Job.from_row(row)
+
+
 RESOLVERS: dict[str, Callable[[Context, int], Awaitable[Any]]] = {
     "Product": _product,
     "ProductVariant": _variant,
     "ProductImage": _image,
     "Category": _category,
+    "Job": _job,
 }
 
 

@@ -7,14 +7,16 @@ import strawberry
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from graph import connections, lookups, nodes
+from db.models import JobStatus as DbJobStatus
+from graph import connections, ids, lookups, nodes
 from graph.context import Context
 from graph.mutation import Mutation
-from graph.permissions import IsAdmin
+from graph.permissions import IsAdmin, IsEditor
 from graph.types.category import Category, CategoryConnection, category_connection
 from graph.types.change import ChangeConnection
 from graph.types.image import ProductImage
 from graph.types.inputs import ProductFilter, ProductSort
+from graph.types.job import Job, JobConnection, JobStatus
 from graph.types.node import Node
 from graph.types.product import Product, ProductConnection
 from graph.types.scalars import SCALARS
@@ -112,6 +114,33 @@ class Query:
         request = connections.PageArguments(first, after, last, before)
         return ChangeConnection.from_page(await connections.changes(info, request))
 
+    @strawberry.field(
+        permission_classes=[IsEditor], description="A job by id; null if there is none."
+    )
+    async def job(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The job's global id.")],
+    ) -> Job | None:
+        row = await info.context.loaders.job_by_id.load(ids.decode_as(id, "Job"))
+        return None if row is None else Job.from_row(row)
+
+    @strawberry.field(permission_classes=[IsAdmin], description="Jobs, oldest first, for admins.")
+    async def jobs(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description=PAGE["first"])] = None,
+        after: Annotated[str | None, strawberry.argument(description=PAGE["after"])] = None,
+        last: Annotated[int | None, strawberry.argument(description=PAGE["last"])] = None,
+        before: Annotated[str | None, strawberry.argument(description=PAGE["before"])] = None,
+        status: Annotated[
+            list[JobStatus] | None, strawberry.argument(description="Only jobs in these states.")
+        ] = None,
+    ) -> JobConnection:
+        request = connections.PageArguments(first, after, last, before)
+        statuses = None if status is None else [DbJobStatus(s.value) for s in status]
+        return JobConnection.from_page(await connections.jobs(info, request, statuses))
+
 
 @cache
 def build_schema() -> strawberry.Schema:
@@ -119,6 +148,6 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Product, ProductVariant, ProductImage, Category],
+        types=[Product, ProductVariant, ProductImage, Category, Job],
         config=StrawberryConfig(scalar_map=SCALARS),
     )

@@ -4,18 +4,17 @@ from typing import Literal, Self
 
 from pydantic import model_validator
 
-from db.settings import DatabaseSettings
+from workers.settings import WorkerSettings
 
 # Good enough for a laptop; `ENVIRONMENT=production` refuses to start with it.
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"
 
 
-class Settings(DatabaseSettings):
+class Settings(WorkerSettings):
     environment: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    redis_url: str | None = None
     jwt_secret: str = DEVELOPMENT_SECRET
     # Adds `extensions.sqlStatements` to every response; for `make bench` and debugging only.
     expose_sql_count: bool = False

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from graph.executor import Executor
 from graph.settings import Settings
+from workers.relay import Relay
 
 
 @dataclass(slots=True)
@@ -15,3 +16,4 @@ class GatewayState:
     engine: AsyncEngine
     sessions: async_sessionmaker[Any]
     executor: Executor
+    relay: Relay

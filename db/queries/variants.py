@@ -1,13 +1,15 @@
 """Variants and images of products."""
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import images, variants
+from db.models import categories, images, products, variants
+from db.queries.categories import in_subtree
 from db.rows import ImageRow, VariantRow
 
 VARIANT_COLUMNS = tuple(c for c in variants.c if c.name not in ("created_at", "updated_at"))
@@ -58,3 +60,46 @@ async def images_by_product_ids(
 async def images_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ImageRow]:
     result = await session.execute(select(*IMAGE_COLUMNS).where(images.c.id.in_(ids)))
     return [_image(row) for row in result]
+
+
+def _in_category(category_id: int, include_subcategories: bool) -> Select[Any]:
+    if include_subcategories:
+        scope = categories.alias("scope")
+        within = (
+            select(categories.c.id)
+            .join_from(categories, scope, in_subtree(categories.c.path, scope.c.path))
+            .where(scope.c.id == category_id)
+        )
+        in_scope: ColumnElement[bool] = products.c.category_id.in_(within)
+    else:
+        in_scope = products.c.category_id == category_id
+    return (
+        select(variants.c.id, variants.c.price)
+        .join_from(variants, products, variants.c.product_id == products.c.id)
+        .where(in_scope)
+    )
+
+
+async def variant_prices_in_category(
+    *,
+    session: AsyncSession,
+    category_id: int,
+    include_subcategories: bool,
+    after_id: int,
+    limit: int,
+) -> list[tuple[int, Decimal]]:
+    """(variant id, price) of the category's products, in id order after `after_id`."""
+    stmt = (
+        _in_category(category_id, include_subcategories)
+        .where(variants.c.id > after_id)
+        .order_by(variants.c.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in await session.execute(stmt)]
+
+
+async def count_variants_in_category(
+    *, session: AsyncSession, category_id: int, include_subcategories: bool
+) -> int:
+    inner = _in_category(category_id, include_subcategories).subquery()
+    return int(await session.scalar(select(func.count()).select_from(inner)) or 0)

@@ -164,4 +164,5 @@ async def touch_product(
     await tx.session.execute(
         update(products).where(products.c.id == product.id).values(**values, updated_at=utcnow())
     )
-    tx.record("Product", product.id, ChangeKind.UPDATED, fields, chain)
+    money = {"minPrice": str(values["min_price"]), "maxPrice": str(values["max_price"])}
+    tx.record("Product", product.id, ChangeKind.UPDATED, fields, chain, money)

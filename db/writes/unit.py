@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import ChangeKind, changes, utcnow
+from db.models import ChangeKind, changes, outbox, utcnow, webhooks
 
 # Any constant works; it only has to be the same in every process that writes.
 COMMIT_ORDER_LOCK = 0x6761_7465  # "gate"
+WEBHOOK_TASK = "gateway.webhook_deliver"
 _sqlite_writers: WeakKeyDictionary[Any, asyncio.Lock] = WeakKeyDictionary()
 
 
@@ -28,6 +29,27 @@ class ChangeRecord:
     kind: ChangeKind
     changed_fields: tuple[str, ...]
     category_ids: tuple[int, ...]
+    values: dict[str, Any] | None = None
+
+    @property
+    def event(self) -> str:
+        """The webhook event name, such as `product.updated`."""
+        return f"{EVENT_NAMES.get(self.entity_type, self.entity_type.lower())}.{self.kind.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    task: str
+    args: dict[str, Any]
+    idempotency_key: str
+
+
+EVENT_NAMES = {
+    "Product": "product",
+    "ProductVariant": "variant",
+    "ProductImage": "image",
+    "Category": "category",
+}
 
 
 @dataclass(slots=True)
@@ -36,6 +58,7 @@ class WriteTransaction:
     actor: str
     records: list[ChangeRecord] = field(default_factory=list)
     sequence: list[int] = field(default_factory=list)
+    outbox: list[OutboxRecord] = field(default_factory=list)
 
     def record(
         self,
@@ -44,6 +67,7 @@ class WriteTransaction:
         kind: ChangeKind,
         changed_fields: Iterable[str] = (),
         category_ids: Iterable[int] = (),
+        values: dict[str, Any] | None = None,
     ) -> None:
         self.records.append(
             ChangeRecord(
@@ -52,8 +76,24 @@ class WriteTransaction:
                 kind,
                 tuple(sorted(set(changed_fields))),
                 tuple(dict.fromkeys(category_ids)),
+                values,
             )
         )
+
+    def enqueue(self, task: str, args: dict[str, Any], idempotency_key: str) -> None:
+        """Hand `task` to the workers once, after this transaction commits."""
+        self.outbox.append(OutboxRecord(task, args, idempotency_key))
+
+    async def _flush(self) -> None:
+        await self._flush_records()
+        if self.outbox:
+            await self.session.execute(
+                insert(outbox),
+                [
+                    {"task": o.task, "args": o.args, "idempotency_key": o.idempotency_key}
+                    for o in self.outbox
+                ],
+            )
 
     async def _flush_records(self) -> None:
         if not self.records:
@@ -74,9 +114,36 @@ class WriteTransaction:
                     "category_ids": list(record.category_ids),
                     "actor": self.actor,
                     "occurred_at": now,
+                    "values": record.values,
                 },
             )
             self.sequence.append(result.scalar_one())
+        await self._fan_out_to_webhooks()
+
+    async def _fan_out_to_webhooks(self) -> None:
+        """One delivery task per change and subscribed webhook, in this same transaction."""
+        hooks = (await self.session.execute(select(webhooks.c.id, webhooks.c.events))).all()
+        for hook_id, events in hooks:
+            for record, sequence in zip(self.records, self.sequence, strict=True):
+                if "*" in events or record.event in events:
+                    self.enqueue(
+                        WEBHOOK_TASK,
+                        {"webhook_id": hook_id, "change_id": sequence},
+                        f"webhook:{hook_id}:{sequence}",
+                    )
+
+
+@asynccontextmanager
+async def writer_lock(sessions: async_sessionmaker[Any]) -> AsyncIterator[None]:
+    """On SQLite, which allows one writer, writers of this process queue here instead of
+    failing with "database is locked"; elsewhere row locks do the job and this is free."""
+    engine = sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        yield
+        return
+    lock = _sqlite_writers.setdefault(engine.sync_engine, asyncio.Lock())
+    async with lock:
+        yield
 
 
 @asynccontextmanager
@@ -84,17 +151,7 @@ async def write_transaction(
     sessions: async_sessionmaker[Any], actor: str
 ) -> AsyncIterator[WriteTransaction]:
     """Commits on a clean exit (recording the changes), rolls everything back on an exception."""
-    engine = sessions.kw["bind"]
-    lock = None
-    if engine.dialect.name == "sqlite":
-        # SQLite allows one writer; queueing here beats "database is locked" under load.
-        lock = _sqlite_writers.setdefault(engine.sync_engine, asyncio.Lock())
-        await lock.acquire()
-    try:
-        async with sessions() as session, session.begin():
-            tx = WriteTransaction(session, actor)
-            yield tx
-            await tx._flush_records()
-    finally:
-        if lock is not None:
-            lock.release()
+    async with writer_lock(sessions), sessions() as session, session.begin():
+        tx = WriteTransaction(session, actor)
+        yield tx
+        await tx._flush()

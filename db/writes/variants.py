@@ -49,6 +49,16 @@ class VariantInput:
         return out
 
 
+def money_values(values: dict[str, Any]) -> dict[str, Any] | None:
+    """Prices that changed, as strings: what price history reads back from the change log."""
+    money = {
+        FIELD_NAMES[k]: None if v is None else str(v)
+        for k, v in values.items()
+        if k in ("price", "compare_at_price")
+    }
+    return money or None
+
+
 def _check(given: VariantInput) -> None:
     checker = Checker()
     if given.sku is not UNSET:
@@ -137,7 +147,12 @@ async def create_variant(tx: WriteTransaction, product_id: int, given: VariantIn
     variant_id = result.scalar_one()
     chain = await common.category_chain(tx, product.category_id)
     tx.record(
-        "ProductVariant", variant_id, ChangeKind.CREATED, {FIELD_NAMES[k] for k in values}, chain
+        "ProductVariant",
+        variant_id,
+        ChangeKind.CREATED,
+        {FIELD_NAMES[k] for k in values},
+        chain,
+        money_values(values),
     )
     await touch_product(tx, product, {"variants"}, chain)
     return await _reload(tx, variant_id)
@@ -166,7 +181,12 @@ async def update_variant(
         raise common.unique_violation(error, "sku") from None
     chain = await common.category_chain(tx, product.category_id)
     tx.record(
-        "ProductVariant", variant_id, ChangeKind.UPDATED, {FIELD_NAMES[k] for k in changed}, chain
+        "ProductVariant",
+        variant_id,
+        ChangeKind.UPDATED,
+        {FIELD_NAMES[k] for k in changed},
+        chain,
+        money_values(changed),
     )
     await touch_product(tx, product, {"variants"}, chain)
     return await _reload(tx, variant_id)
@@ -209,3 +229,41 @@ async def adjust_stock(tx: WriteTransaction, variant_id: int, delta: int) -> Var
     tx.record("ProductVariant", variant_id, ChangeKind.UPDATED, {"quantityAvailable"}, chain)
     await touch_product(tx, product, {"variants"}, chain)
     return await _reload(tx, variant_id)
+
+
+async def set_prices(tx: WriteTransaction, prices: dict[int, Decimal]) -> int:
+    """Set many variants' prices at once (bulk jobs); each product's range is refreshed once."""
+    checker = Checker(("prices",))
+    for price in prices.values():
+        checker.price("price", price)
+    if checker.errors:
+        raise WriteError(checker.errors)
+    owners = await tx.session.execute(
+        select(variants.c.id, variants.c.product_id, variants.c.price).where(
+            variants.c.id.in_(list(prices))
+        )
+    )
+    by_product: dict[int, list[tuple[int, Decimal]]] = {}
+    for variant_id, product_id, current in owners:
+        if current != prices[variant_id]:
+            by_product.setdefault(product_id, []).append((variant_id, prices[variant_id]))
+    now = utcnow()
+    for product_id in sorted(by_product):  # one lock order for every writer: no deadlocks
+        product = await common.locked_product(tx, product_id, "prices")
+        chain = await common.category_chain(tx, product.category_id)
+        for variant_id, price in by_product[product_id]:
+            await tx.session.execute(
+                update(variants)
+                .where(variants.c.id == variant_id)
+                .values(price=price, updated_at=now)
+            )
+            tx.record(
+                "ProductVariant",
+                variant_id,
+                ChangeKind.UPDATED,
+                ("price",),
+                chain,
+                {"price": str(price)},
+            )
+        await touch_product(tx, product, {"variants"}, chain)
+    return sum(len(v) for v in by_product.values())

@@ -1,0 +1,166 @@
+"""Jobs: created with their outbox row by a mutation, advanced by the task that runs them.
+
+Every status change goes through a WriteTransaction, so job updates are change rows too.
+"""
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import ChangeKind, JobStatus, jobs, utcnow
+from db.pagination import (
+    SINGLE_PARENT,
+    Keyset,
+    Page,
+    PageWindow,
+    SortKey,
+    limited_page_statement,
+    split_pages,
+)
+from db.rows import JobRow
+from db.writes import common
+from db.writes.errors import UserErrorCode, WriteError
+from db.writes.unit import WriteTransaction
+from db.writes.validation import Checker
+
+COLUMNS = tuple(jobs.c)
+TASK_PREFIX = "gateway."
+FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+
+def to_row(row: Row[Any]) -> JobRow:
+    m = row._mapping
+    return JobRow(**{c.name: m[c.name] for c in COLUMNS})
+
+
+async def jobs_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[JobRow]:
+    result = await session.execute(select(*COLUMNS).where(jobs.c.id.in_(ids)))
+    return [to_row(row) for row in result]
+
+
+async def job_page(
+    *, session: AsyncSession, window: PageWindow, statuses: Sequence[JobStatus] | None
+) -> Page[JobRow]:
+    rows = select(*COLUMNS)
+    if statuses:
+        rows = rows.where(jobs.c.status.in_(statuses))
+    stmt = limited_page_statement(rows, sort=SortKey(columns=(jobs.c.id,)), window=window)
+    found = (await session.execute(stmt)).all()
+    pages = split_pages(
+        found, window=window, to_item=to_row, to_keyset=lambda row: Keyset((row.id,))
+    )
+    return pages.get(SINGLE_PARENT, Page())
+
+
+async def create_job(tx: WriteTransaction, kind: str, args: dict[str, Any]) -> JobRow:
+    """The job row and its task, committed together; the relay hands the task on after commit."""
+    now = utcnow()
+    result = await tx.session.execute(
+        insert(jobs).returning(jobs.c.id),
+        {
+            "kind": kind,
+            "args": args,
+            "created_by": tx.actor,
+            "created_at": now,
+            "status": JobStatus.QUEUED,
+        },
+    )
+    job_id = int(result.scalar_one())
+    tx.enqueue(TASK_PREFIX + kind, {"job_id": job_id}, f"job:{job_id}")
+    tx.record("Job", job_id, ChangeKind.CREATED, ("status",))
+    return (await jobs_by_ids(session=tx.session, ids=[job_id]))[0]
+
+
+async def _set(tx: WriteTransaction, job_id: int, fields: Sequence[str], **values: Any) -> None:
+    await tx.session.execute(update(jobs).where(jobs.c.id == job_id).values(**values))
+    tx.record("Job", job_id, ChangeKind.UPDATED, fields)
+
+
+async def start(tx: WriteTransaction, job_id: int) -> JobRow | None:
+    """Mark the job RUNNING (again, after a redelivery); None if it is already finished."""
+    row = (
+        await tx.session.execute(select(*COLUMNS).where(jobs.c.id == job_id).with_for_update())
+    ).first()
+    if row is None or row.status in FINISHED:
+        return None
+    await _set(
+        tx,
+        job_id,
+        ("status", "startedAt"),
+        status=JobStatus.RUNNING,
+        started_at=row.started_at or utcnow(),
+        attempts=row.attempts + 1,
+    )
+    return (await jobs_by_ids(session=tx.session, ids=[job_id]))[0]
+
+
+async def progress(
+    tx: WriteTransaction, job_id: int, fraction: float, checkpoint: dict[str, Any] | None
+) -> None:
+    """Commit with the batch it follows, so a redelivered job resumes after that batch."""
+    await _set(
+        tx, job_id, ("progress",), progress=min(max(fraction, 0.0), 1.0), checkpoint=checkpoint
+    )
+
+
+async def succeed(tx: WriteTransaction, job_id: int, result: dict[str, Any]) -> None:
+    await _set(
+        tx,
+        job_id,
+        ("status", "progress", "result", "finishedAt"),
+        status=JobStatus.SUCCEEDED,
+        progress=1.0,
+        result=result,
+        finished_at=utcnow(),
+        error=None,
+    )
+
+
+async def fail(tx: WriteTransaction, job_id: int, error: str) -> None:
+    await _set(
+        tx,
+        job_id,
+        ("status", "error", "finishedAt"),
+        status=JobStatus.FAILED,
+        error=error[:2000],
+        finished_at=utcnow(),
+    )
+
+
+async def note_error(tx: WriteTransaction, job_id: int, error: str) -> None:
+    """A transient failure that will be retried: keep the job RUNNING, remember why."""
+    await _set(tx, job_id, ("error",), error=error[:2000])
+
+
+async def start_bulk_price_update(
+    tx: WriteTransaction,
+    category_id: int,
+    percent: Decimal | None,
+    amount: Decimal | None,
+    include_subcategories: bool,
+) -> JobRow:
+    if (percent is None) == (amount is None):
+        raise WriteError.one(
+            "percent", "Give exactly one of `percent` and `amount`.", UserErrorCode.INVALID
+        )
+    if percent is not None and not Decimal(-100) <= percent <= Decimal(1000):
+        raise WriteError.one(
+            "percent", "`percent` must be between -100 and 1000.", UserErrorCode.INVALID
+        )
+    if amount is not None:
+        checker = Checker(())
+        checker.price("amount", abs(amount))
+        if checker.errors:
+            raise WriteError(checker.errors)
+    await common.category(tx, category_id, "categoryId")
+    args = {
+        "category_id": category_id,
+        "percent": None if percent is None else str(percent),
+        "amount": None if amount is None else str(amount),
+        "include_subcategories": include_subcategories,
+    }
+    return await create_job(tx, "products_bulk_price_update", args)

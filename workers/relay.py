@@ -1,0 +1,81 @@
+"""The relay: hands committed outbox rows to the dispatcher, at least once, and marks them sent.
+
+Safe to run many at once: each batch is claimed with FOR UPDATE SKIP LOCKED. While the broker
+is down, rows wait with a growing delay; a hung broker costs at most the broker timeout.
+"""
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from db import outbox
+from db.models import utcnow
+from db.writes.unit import writer_lock
+from workers.dispatch import Dispatcher
+from workers.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+MAX_DELAY_SECONDS = 30.0
+
+
+class Relay:
+    def __init__(
+        self, sessions: async_sessionmaker[Any], dispatcher: Dispatcher, settings: WorkerSettings
+    ) -> None:
+        self.sessions = sessions
+        self.dispatcher = dispatcher
+        self.settings = settings
+        self.wakeup = asyncio.Event()
+        self.failures = 0
+
+    def wake(self) -> None:
+        """Called right after a local commit, so the usual delay is milliseconds, not a poll."""
+        self.wakeup.set()
+
+    async def pump(self) -> int:
+        """Hand over one batch; returns how many rows were sent."""
+        now = utcnow()
+        async with writer_lock(self.sessions), self.sessions() as session, session.begin():
+            rows = await outbox.claim(
+                session=session, limit=self.settings.relay_batch_size, now=now
+            )
+            sent: list[int] = []
+            for index, row in enumerate(rows):
+                try:
+                    await self.dispatcher.send(row.task, row.args, row.idempotency_key)
+                except Exception as error:
+                    self.failures += 1
+                    delay = min(0.5 * 2 ** min(self.failures, 10), MAX_DELAY_SECONDS)
+                    if self.failures == 1:
+                        log.warning("broker unavailable, outbox rows wait: %r", error)
+                    await outbox.defer(
+                        session=session,
+                        rows=rows[index:],
+                        error=repr(error),
+                        until=now + timedelta(seconds=delay),
+                    )
+                    break
+                sent.append(row.id)
+            else:
+                if self.failures:
+                    log.warning("broker is back after %d failed attempts", self.failures)
+                self.failures = 0
+            await outbox.mark_sent(session=session, ids=sent, now=utcnow())
+        return len(sent)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                sent = await self.pump()
+            except Exception:  # the database itself is unavailable: try again shortly
+                log.exception("relay batch failed")
+                sent = 0
+            if sent == self.settings.relay_batch_size:
+                continue
+            self.wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), self.settings.relay_poll_seconds)

@@ -1,0 +1,46 @@
+"""What tasks run with: one event loop, one engine and one Redis client per worker process."""
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from db.engine import create_engine, session_factory
+from workers.settings import WorkerSettings
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: WorkerSettings
+    loop: asyncio.AbstractEventLoop
+    engine: AsyncEngine
+    sessions: async_sessionmaker[Any]
+    redis: Redis | None
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a task body to completion on this process's loop (never asyncio.run per task)."""
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.engine.dispose())
+        if self.redis is not None:
+            self.loop.run_until_complete(self.redis.aclose())
+        self.loop.close()
+
+
+def build_runtime(settings: WorkerSettings) -> Runtime:
+    loop = asyncio.new_event_loop()
+    engine = create_engine(settings)
+    redis = None
+    if settings.redis_url:
+        redis = Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.broker_timeout_seconds,
+            socket_connect_timeout=settings.broker_timeout_seconds,
+        )
+    return Runtime(settings, loop, engine, session_factory(engine), redis)

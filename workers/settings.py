@@ -1,0 +1,29 @@
+"""Settings the workers and the relay share with the gateway."""
+
+from pathlib import Path
+
+from db.settings import DatabaseSettings
+
+
+class WorkerSettings(DatabaseSettings):
+    redis_url: str | None = None
+    # Where tasks go; defaults to REDIS_URL. Neither set: jobs run inside the gateway process.
+    celery_broker_url: str | None = None
+    # Publishing to a hung broker must not hang the relay or a request.
+    broker_timeout_seconds: float = 2.0
+    # Longer than the longest task, or Redis redelivers a task that is still running.
+    task_visibility_timeout_seconds: int = 3_600
+    task_max_retries: int = 5
+    # First retry after about this long, doubling each time, with +-50% jitter.
+    task_retry_base_seconds: float = 2.0
+    relay_batch_size: int = 100
+    relay_poll_seconds: float = 1.0
+    export_dir: Path = Path("var/exports")
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_attempts: int = 5
+    view_flush_seconds: float = 2.0
+    bulk_batch_size: int = 200
+
+    @property
+    def broker_url(self) -> str | None:
+        return self.celery_broker_url or self.redis_url
