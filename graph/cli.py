@@ -29,6 +29,47 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     )
 
 
+def _need_broker(settings: Settings) -> str:
+    if not settings.broker_url:
+        raise SystemExit(
+            "set CELERY_BROKER_URL or REDIS_URL: without a broker, `gateway serve` runs jobs"
+        )
+    return settings.broker_url
+
+
+def _worker(settings: Settings, concurrency: int, loglevel: str) -> None:
+    from workers.app import create_celery
+
+    _need_broker(settings)
+    app = create_celery(settings)
+    app.worker_main(
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--loglevel={loglevel}",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
+
+
+async def _relay(settings: Settings) -> None:
+    from db.engine import create_engine, session_factory
+    from workers.app import create_celery
+    from workers.dispatch import CeleryDispatcher
+    from workers.relay import Relay
+
+    _need_broker(settings)
+    engine = create_engine(settings)
+    dispatcher = CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
+    try:
+        await Relay(session_factory(engine), dispatcher, settings).run()
+    finally:
+        dispatcher.close()
+        await engine.dispose()
+
+
 async def _migrate(settings: Settings) -> None:
     engine = create_unpooled_engine(settings)
     try:
@@ -62,6 +103,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
+    worker = commands.add_parser("worker", help="run a Celery worker (needs a broker)")
+    worker.add_argument("--concurrency", type=int, default=2)
+    worker.add_argument("--loglevel", default="INFO")
+    commands.add_parser("relay", help="hand outbox rows to the broker (serve runs one too)")
     commands.add_parser("migrate", help="apply database migrations")
     seed_cmd = commands.add_parser("seed", help="seed the demo catalog into an empty database")
     seed_cmd.add_argument("--products", type=int, default=DEFAULT_PRODUCTS)
@@ -82,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings()
     if args.command == "serve":
         _serve(args, settings)
+    elif args.command == "worker":
+        _worker(settings, args.concurrency, args.loglevel)
+    elif args.command == "relay":
+        asyncio.run(_relay(settings))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
         print("migrated")
