@@ -28,6 +28,8 @@ class Runtime:
 
     def close(self) -> None:
         self.loop.run_until_complete(self.engine.dispose())
+        # aiosqlite answers from its own threads: let their last replies land before closing.
+        self.loop.run_until_complete(asyncio.sleep(0.05))
         if self.redis is not None:
             self.loop.run_until_complete(self.redis.aclose())
         self.loop.close()
