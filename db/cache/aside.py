@@ -1,0 +1,126 @@
+"""Cache-aside for the loaders' batches: one MGET, misses from one load, one guarded write-back.
+
+Concurrent misses of the same key in this process share one load (no stampede), whatever
+request or loader asked first.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from db.cache import keys
+from db.cache.backend import CacheBackend, Entry
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+DEFAULT_TTL = 300
+
+
+class Cache:
+    def __init__(self, backend: CacheBackend, ttl: int = DEFAULT_TTL) -> None:
+        self.backend = backend
+        self.ttl = ttl
+        self._inflight: dict[str, asyncio.Future[Any]] = {}
+
+    @property
+    def stats(self) -> dict[str, int | bool]:
+        return self.backend.stats.as_dict()
+
+    async def many(
+        self,
+        wanted: Sequence[K],
+        *,
+        key: Callable[[K], str],
+        generation: Callable[[K], str],
+        load: Callable[[list[K]], Awaitable[dict[K, V]]],
+        encode: Callable[[V], bytes],
+        decode: Callable[[bytes], V],
+    ) -> dict[K, V]:
+        """Values for `wanted` (absent keys left out), from the cache or one call of `load`.
+
+        The first caller for a key reads the cache and, on a miss, loads it; callers that ask
+        for the same key meanwhile wait for that result instead of reading or loading again.
+        """
+        loop = asyncio.get_running_loop()
+        owned: dict[K, asyncio.Future[Any]] = {}
+        waiting: list[tuple[K, asyncio.Future[Any]]] = []
+        for k in dict.fromkeys(wanted):
+            pending = self._inflight.get(key(k))
+            if pending is not None:
+                waiting.append((k, pending))
+            else:
+                owned[k] = self._inflight[key(k)] = loop.create_future()
+        found: dict[K, V] = {}
+        try:
+            if owned:
+                found = await self._read_through(list(owned), key, generation, load, encode, decode)
+            for k, future in owned.items():
+                future.set_result(found.get(k))
+        except BaseException as error:
+            for future in owned.values():
+                if not future.done():
+                    future.set_exception(error)
+                    future.exception()  # marked retrieved: each waiter re-raises it itself
+            raise
+        finally:
+            for k in owned:
+                self._inflight.pop(key(k), None)
+        for k, pending in waiting:
+            shared: V | None = await asyncio.shield(pending)
+            if shared is not None:
+                found[k] = shared
+        return found
+
+    async def _read_through(
+        self,
+        wanted: list[K],
+        key: Callable[[K], str],
+        generation: Callable[[K], str],
+        load: Callable[[list[K]], Awaitable[dict[K, V]]],
+        encode: Callable[[V], bytes],
+        decode: Callable[[bytes], V],
+    ) -> dict[K, V]:
+        cache_keys = [key(k) for k in wanted]
+        generation_keys = [generation(k) for k in wanted]
+        raw = await self.backend.mget(cache_keys + generation_keys)
+        generations = raw[len(wanted) :]
+        found: dict[K, V] = {}
+        missing: list[int] = []
+        stats = self.backend.stats
+        for index, k in enumerate(wanted):
+            cached = raw[index]
+            if cached is None:
+                stats.misses += 1
+                missing.append(index)
+            else:
+                stats.hits += 1
+                found[k] = decode(cached)
+        if missing:
+            loaded = await load([wanted[i] for i in missing])
+            entries = [
+                Entry(
+                    cache_keys[i],
+                    encode(loaded[wanted[i]]),
+                    generation_keys[i],
+                    generations[i] or b"",
+                )
+                for i in missing
+                if wanted[i] in loaded
+            ]
+            await self.backend.set_if_generation(entries, self.ttl)
+            found.update(loaded)
+        return found
+
+    async def generations(self, generation_keys: Sequence[str]) -> list[bytes | None]:
+        return await self.backend.mget(generation_keys)
+
+    async def invalidate(self, delete: Sequence[str], bump: Sequence[str]) -> None:
+        await self.backend.invalidate(delete, bump)
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+
+def no_generation(_: Any) -> str:
+    return keys.NO_GENERATION
