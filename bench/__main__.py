@@ -53,9 +53,9 @@ def header(options: Options, backend: str) -> str:
     )
 
 
-async def measure(url: str, options: Options, backend: str, cpu: CpuProbe) -> list[str]:
-    docs = documents(options.workloads_dir, options.workloads)
-    w2 = documents(options.workloads_dir, ("W2",))["W2"]
+async def measure(
+    url: str, options: Options, backend: str, cpu: CpuProbe, docs: dict[str, str], w2: str
+) -> list[str]:
     async with GraphQLClient(url, options.concurrency) as client:
         if backend == EXTERNAL:
             backend = await external_backend(client)
@@ -92,12 +92,16 @@ def _terminate(signum: int, _: FrameType | None) -> None:
 
 
 def bench(options: Options) -> list[str]:
+    # Read before any server starts, so a wrong directory fails fast.
+    docs = documents(options.workloads_dir, options.workloads)
+    w2 = documents(options.workloads_dir, ("W2",))["W2"]
     if options.url is not None:
-        return run_async(measure(graphql_url(options.url), options, EXTERNAL, no_cpu))
-    database_url = DatabaseSettings(_env_file=ROOT / ".env").database_url
+        url = graphql_url(options.url)
+        return run_async(measure(url, options, EXTERNAL, no_cpu, docs, w2))
+    backend = backend_of(DatabaseSettings(_env_file=ROOT / ".env").database_url)
     with own_server(options.products, options.server_log) as server:
         cpu = process_cpu(server.pid)
-        return run_async(measure(server.url, options, backend_of(database_url), cpu))
+        return run_async(measure(server.url, options, backend, cpu, docs, w2))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

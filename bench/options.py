@@ -56,7 +56,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=_seconds, default=10.0, help="measured seconds per workload")
     p.add_argument("--warmup", type=_seconds, default=2.0, help="unmeasured seconds before each")
     p.add_argument("--products", type=_positive_int, default=20_000, help="catalog size to seed")
-    p.add_argument("--workloads-dir", type=Path, default=DEFAULT_WORKLOADS_DIR)
+    p.add_argument(
+        "--workloads-dir",
+        type=Path,
+        default=DEFAULT_WORKLOADS_DIR,
+        help="where the W*.graphql documents are; default ../shared/workloads",
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of the variable picker")
     p.add_argument("--server-log", type=Path, help="keep the started server's output here")
     return p

@@ -19,7 +19,7 @@ from bench.options import ROOT
 HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
-LOG_TAIL_LINES = 30
+LOG_TAIL_LINES = 12
 
 
 class ServerError(Exception):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.client import GraphQLClient
+from bench.client import GraphQLClient, QueryFailed
 
 Variables = dict[str, Any]
 
@@ -85,6 +85,6 @@ async def prepare(client: GraphQLClient, docs: dict[str, str], w2: str) -> list[
         elif name == "W4":
             choices = await next_pages(client, w2, listings)
         if choices == []:
-            raise ValueError(f"{name}: the catalog gave no variables to send")
+            raise QueryFailed(f"{name}: the catalog gave no variables to send")
         prepared.append(Workload(name, document, choices))
     return prepared

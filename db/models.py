@@ -92,6 +92,8 @@ class Product(Timestamps, Base):
 
     __table_args__ = (
         Index("ix_products_category_price", "category_id", "min_price", "id"),
+        # productCount: an index-only count per subtree category.
+        Index("ix_products_category_status", "category_id", "status"),
         Index("ix_products_category_name", "category_id", "name", "id"),
         Index("ix_products_category_created", "category_id", "created_at", "id"),
         Index("ix_products_category_updated", "category_id", "updated_at", "id"),

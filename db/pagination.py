@@ -152,7 +152,8 @@ def limited_page_statement(
         return select(one, single).select_from(one).outerjoin(single, true()).order_by(single.c.rn)
     # Per-parent values live in their own LATERAL so they are computed once per parent, not once
     # per row of its page.
-    facts = select(*meta, literal_column("1").label("one")).lateral("facts")
+    # OFFSET 0 keeps PostgreSQL from flattening this into the page rows and counting per row.
+    facts = select(*meta, literal_column("1").label("one")).offset(0).lateral("facts")
     page = page_rows.lateral("page")
     columns = [parent_key.label("parent_key"), *page.c, *(facts.c[m.name] for m in meta)]
     return (

@@ -277,8 +277,9 @@ async def seed(engine: AsyncEngine, product_count: int = DEFAULT_PRODUCTS) -> bo
             return False
         await _insert(connection, build_catalog(product_count))
     if engine.dialect.name == "postgresql":
-        # Fresh tables have no statistics; without them the planner guessed 15 rows for 20,000.
+        # Fresh tables have no statistics (the planner guessed 15 rows for 20,000) and no
+        # visibility map (no index-only scans); autovacuum may be off or late.
         async with engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await connection.execute(text("ANALYZE"))
+            await connection.execute(text("VACUUM ANALYZE"))
     return True
