@@ -108,6 +108,14 @@ class Cache:
                 for i in missing
                 if wanted[i] in loaded
             ]
+            # Rows the load brought beyond those asked (ancestors): cached only while their
+            # generation was never bumped, since this reader did not read it before loading.
+            asked = set(wanted)
+            entries += [
+                Entry(key(k), encode(v), generation(k), b"")
+                for k, v in loaded.items()
+                if k not in asked
+            ]
             await self.backend.set_if_generation(entries, self.ttl)
             found.update(loaded)
         return found

@@ -1,20 +1,45 @@
-"""The base every loader shares: a session factory, never a session."""
+"""The base every loader shares: a session factory (never a session) and the optional cache."""
 
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from db.cache import codec
+from db.cache.aside import Cache
+
 K = TypeVar("K")
 V = TypeVar("V")
+CK = TypeVar("CK", bound=Hashable)
+CV = TypeVar("CV")
 
 
 class SessionLoader(DataLoader[K, V]):
-    def __init__(self, sessions: async_sessionmaker[Any]) -> None:
+    def __init__(self, sessions: async_sessionmaker[Any], store: Cache | None = None) -> None:
         super().__init__()
         self.sessions = sessions
+        # Not `cache`: DataLoader uses that name for its per-request memo switch.
+        self.store = store
 
     def prime_missing(self, key: K, value: V) -> None:
         """Prime without replacing a value some caller is already waiting for."""
         if self.get_cache_key(key) not in self._cache:
             self.prime(key, value)
+
+    async def cached(
+        self,
+        keys: Sequence[CK],
+        *,
+        key: Callable[[CK], str],
+        generation: Callable[[CK], str],
+        load: Callable[[list[CK]], Awaitable[dict[CK, CV]]],
+        decode: Callable[[bytes], CV],
+        encode: Callable[[CV], bytes] = codec.encode,
+    ) -> dict[CK, CV]:
+        """The batch through the cache when there is one: one MGET, misses from one `load`."""
+        if self.store is None:
+            return await load(list(keys))
+        return await self.store.many(
+            keys, key=key, generation=generation, load=load, encode=encode, decode=decode
+        )

@@ -4,8 +4,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from db.cache import codec
+from db.cache import keys as ck
+from db.cache.aside import Cache, no_generation
 from db.models import ProductStatus
 from db.pagination import Page, PageWindow
 from db.queries.products import (
@@ -19,26 +23,80 @@ from db.queries.products import (
 from db.rows import ProductRow
 from graph.loaders.base import SessionLoader
 
+PRODUCT = codec.decoder(ProductRow)
+
+
+def encode_id(value: int) -> bytes:
+    return str(value).encode()
+
 
 class ProductByIdLoader(SessionLoader[int, ProductRow | None]):
     async def batch_load_fn(self, keys: Sequence[int]) -> list[ProductRow | None]:
-        async with self.sessions() as session:
-            found = {row.id: row for row in await products_by_ids(session=session, ids=keys)}
+        found = await self.cached(
+            keys, key=ck.product, generation=ck.product_generation, load=self._load, decode=PRODUCT
+        )
         return [found.get(key) for key in keys]
+
+    async def _load(self, ids: list[int]) -> dict[int, ProductRow]:
+        async with self.sessions() as session:
+            return {row.id: row for row in await products_by_ids(session=session, ids=ids)}
+
+    async def remember(self, rows: Sequence[ProductRow]) -> None:
+        """Rows another statement already loaded: prime this request, and the cache."""
+        for row in rows:
+            self.prime_missing(row.id, row)
+        if self.store is not None and rows:
+            known = {row.id: row for row in rows}
+            await self.cached(
+                list(known),
+                key=ck.product,
+                generation=ck.product_generation,
+                load=lambda ids: _given(known, ids),
+                decode=PRODUCT,
+            )
+
+
+async def _given(known: dict[int, Any], ids: list[int]) -> dict[int, Any]:
+    return {key: known[key] for key in ids if key in known}
 
 
 class ProductBySlugLoader(SessionLoader[str, ProductRow | None]):
-    def __init__(self, sessions: async_sessionmaker[Any], by_id: ProductByIdLoader) -> None:
-        super().__init__(sessions)
+    """Caches slug -> id only: an id whose row no longer has that slug is a miss, so a renamed
+    slug needs no invalidation of its own."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        by_id: ProductByIdLoader,
+        store: Cache | None = None,
+    ) -> None:
+        super().__init__(sessions, store)
         self.by_id = by_id
 
     async def batch_load_fn(self, keys: Sequence[str]) -> list[ProductRow | None]:
-        async with self.sessions() as session:
-            rows = await products_by_slugs(session=session, slugs=keys)
-        for row in rows:
-            self.by_id.prime_missing(row.id, row)
-        found = {row.slug: row for row in rows}
+        async def load(slugs: list[str]) -> dict[str, int]:
+            return {row.slug: row.id for row in await self._rows(slugs)}
+
+        ids = await self.cached(
+            keys,
+            key=ck.product_slug,
+            generation=no_generation,
+            load=load,
+            decode=int,
+            encode=encode_id,
+        )
+        rows = await self.by_id.load_many([ids[slug] for slug in keys if slug in ids])
+        found = {row.slug: row for row in rows if row is not None}
+        stale = [slug for slug in keys if slug in ids and slug not in found]
+        if stale:
+            found.update({row.slug: row for row in await self._rows(stale)})
         return [found.get(key) for key in keys]
+
+    async def _rows(self, slugs: list[str]) -> list[ProductRow]:
+        async with self.sessions() as session:
+            rows = await products_by_slugs(session=session, slugs=slugs)
+        await self.by_id.remember(rows)
+        return rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,41 +109,106 @@ class ProductPageArgs:
     include_subcategories: bool
 
 
+def encode_page(page: Page[ProductRow]) -> bytes:
+    return codec.encode(
+        {
+            "rows": page.rows,
+            "next": page.has_next,
+            "previous": page.has_previous,
+            "total": page.total,
+        }
+    )
+
+
+def page_decoder(sort: ProductSort) -> Any:
+    def decode(raw: bytes) -> Page[ProductRow]:
+        data = orjson.loads(raw)
+        rows = [codec.decode_row(ProductRow, row) for row in data["rows"]]
+        return Page(
+            rows, [sort.keyset(row) for row in rows], data["next"], data["previous"], data["total"]
+        )
+
+    return decode
+
+
 class ProductPageByCategoryLoader(SessionLoader[int, Page[ProductRow]]):
+    """Page keys carry the category's listing generation, which every write under it bumps."""
+
     def __init__(
-        self, sessions: async_sessionmaker[Any], args: ProductPageArgs, by_id: ProductByIdLoader
+        self,
+        sessions: async_sessionmaker[Any],
+        args: ProductPageArgs,
+        by_id: ProductByIdLoader,
+        store: Cache | None = None,
     ) -> None:
-        super().__init__(sessions)
+        super().__init__(sessions, store)
         self.args = args
         self.by_id = by_id
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[Page[ProductRow]]:
-        args = self.args
-        async with self.sessions() as session:
-            pages = await product_pages_by_category_ids(
-                session=session,
-                category_ids=keys,
-                flt=args.flt,
-                sort=args.sort,
-                window=args.window,
-                include_subcategories=args.include_subcategories,
-            )
+        names = await _generation_keys(self.store, keys)
+        pages = await self.cached(
+            keys,
+            key=lambda c: ck.page("products", c, names[c], self.args),
+            generation=ck.listing_generation,
+            load=self._load,
+            encode=encode_page,
+            decode=page_decoder(self.args.sort),
+        )
         for page in pages.values():
             for row in page.rows:
                 self.by_id.prime_missing(row.id, row)
         return [pages.get(key) or Page() for key in keys]
 
+    async def _load(self, category_ids: list[int]) -> dict[int, Page[ProductRow]]:
+        args = self.args
+        async with self.sessions() as session:
+            pages = await product_pages_by_category_ids(
+                session=session,
+                category_ids=category_ids,
+                flt=args.flt,
+                sort=args.sort,
+                window=args.window,
+                include_subcategories=args.include_subcategories,
+            )
+        return {key: pages.get(key) or Page() for key in category_ids}
+
+
+async def _generation_keys(
+    store: Cache | None, category_ids: Sequence[int]
+) -> dict[int, bytes | None]:
+    if store is None:
+        return dict.fromkeys(category_ids)
+    values = await store.generations([ck.listing_generation(c) for c in category_ids])
+    return dict(zip(category_ids, values, strict=True))
+
 
 class ProductCountByCategoryIdLoader(SessionLoader[int, int]):
     def __init__(
-        self, sessions: async_sessionmaker[Any], statuses: tuple[ProductStatus, ...]
+        self,
+        sessions: async_sessionmaker[Any],
+        statuses: tuple[ProductStatus, ...],
+        store: Cache | None = None,
     ) -> None:
-        super().__init__(sessions)
+        super().__init__(sessions, store)
         self.statuses = statuses
+        self.scope = ",".join(sorted(statuses))
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[int]:
+        names = await _generation_keys(self.store, keys)
+        counts = await self.cached(
+            keys,
+            key=lambda c: ck.count(self.scope, c, names[c]),
+            generation=ck.listing_generation,
+            load=self._load,
+            encode=encode_id,
+            decode=int,
+        )
+        return [counts.get(key, 0) for key in keys]
+
+    async def _load(self, category_ids: list[int]) -> dict[int, int]:
         async with self.sessions() as session:
             counts = await product_counts_by_category_ids(
-                session=session, category_ids=keys, statuses=self.statuses
+                session=session, category_ids=category_ids, statuses=self.statuses
             )
-        return [counts.get(key, 0) for key in keys]
+        return {key: counts.get(key, 0) for key in category_ids}
