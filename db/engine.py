@@ -1,5 +1,6 @@
 """Engines and session factories, built from settings by whoever owns the process lifecycle."""
 
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,16 @@ def create_unpooled_engine(settings: DatabaseSettings) -> AsyncEngine:
     return create_async_engine(settings.database_url, poolclass=NullPool)
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+AfterCommit = Callable[[Sequence[Any]], Awaitable[None]]
+
+
+def session_factory(
+    engine: AsyncEngine, after_commit: AfterCommit | None = None
+) -> async_sessionmaker[Any]:
+    """`after_commit` gets each write transaction's change records once it has committed (the
+    cache invalidates with it), whoever wrote: a mutation, a task, the in-process job runner."""
+    info = {"after_commit": after_commit} if after_commit else {}
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

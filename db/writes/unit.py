@@ -150,8 +150,12 @@ async def writer_lock(sessions: async_sessionmaker[Any]) -> AsyncIterator[None]:
 async def write_transaction(
     sessions: async_sessionmaker[Any], actor: str
 ) -> AsyncIterator[WriteTransaction]:
-    """Commits on a clean exit (recording the changes), rolls everything back on an exception."""
+    """Commits on a clean exit (recording the changes), rolls everything back on an exception;
+    then hands the records to the factory's after-commit hook (cache invalidation)."""
     async with writer_lock(sessions), sessions() as session, session.begin():
         tx = WriteTransaction(session, actor)
         yield tx
         await tx._flush()
+    after_commit = sessions.kw.get("info", {}).get("after_commit")
+    if after_commit is not None and tx.records:
+        await after_commit(tx.records)
