@@ -113,3 +113,27 @@ class OutboxRow:
     attempts: int
     last_error: str | None
     sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookRow:
+    id: int
+    url: str
+    events: list[str]
+    # Signs deliveries; workers read it, the API never shows it.
+    secret: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDeliveryRow:
+    id: int
+    webhook_id: int
+    event_id: str
+    attempt: int
+    succeeded: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    attempted_at: datetime

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from db.engine import create_engine, session_factory
 from graph.executor import Executor
+from graph.exports import download_export
 from graph.graphiql import mount_static
 from graph.health import healthz, readyz
 from graph.http import graphql_endpoint
@@ -72,5 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/graphql", graphql_endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     app.add_route("/healthz", healthz, methods=["GET"])
     app.add_route("/readyz", readyz, methods=["GET"])
+    app.add_route("/exports/{name}", download_export, methods=["GET"])
     mount_static(app)
     return app

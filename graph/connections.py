@@ -14,7 +14,8 @@ from db.pagination import Page, PageWindow
 from db.queries import categories as category_queries
 from db.queries import changes as change_queries
 from db.queries import products as product_queries
-from db.rows import CategoryRow, ChangeRow, JobRow, ProductRow
+from db.queries import webhooks as webhook_queries
+from db.rows import CategoryRow, ChangeRow, JobRow, ProductRow, WebhookRow
 from graph import cursors, ids
 from graph.context import Context
 from graph.errors import BadUserInput
@@ -190,3 +191,9 @@ async def jobs(
     window = page_window(info, request, "JOB", (int,))
     async with info.context.sessions() as session:
         return await job_queries.job_page(session=session, window=window, statuses=statuses)
+
+
+async def webhooks(info: Info[Context, Any], request: PageArguments) -> Page[WebhookRow]:
+    window = page_window(info, request, "WEBHOOK", (int,))
+    async with info.context.sessions() as session:
+        return await webhook_queries.webhook_page(session=session, window=window)

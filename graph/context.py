@@ -1,5 +1,7 @@
 """The per-request context: the viewer and lazily created loaders."""
 
+import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -27,8 +29,13 @@ from graph.loaders.variants import (
     VariantByIdLoader,
     VariantsByProductIdLoader,
 )
+from graph.loaders.views import ViewCountByProductIdLoader
+from graph.loaders.webhooks import DeliveriesByWebhookIdLoader, WebhookByIdLoader
 from graph.settings import Settings
 from graph.viewer import Viewer
+from workers.dispatch import Dispatcher
+
+log = logging.getLogger(__name__)
 
 
 class Loaders:
@@ -80,12 +87,24 @@ class Loaders:
         return JobByIdLoader(self.sessions)
 
     @cached_property
+    def webhook_by_id(self) -> WebhookByIdLoader:
+        return WebhookByIdLoader(self.sessions)
+
+    @cached_property
+    def deliveries_by_webhook_id(self) -> DeliveriesByWebhookIdLoader:
+        return DeliveriesByWebhookIdLoader(self.sessions)
+
+    @cached_property
     def image_by_id(self) -> ImageByIdLoader:
         return ImageByIdLoader(self.sessions)
 
     @cached_property
     def images_by_product_id(self) -> ImagesByProductIdLoader:
         return ImagesByProductIdLoader(self.sessions)
+
+    @cached_property
+    def view_count_by_product_id(self) -> ViewCountByProductIdLoader:
+        return ViewCountByProductIdLoader(self.sessions)
 
     def product_page(self, args: ProductPageArgs) -> ProductPageByCategoryLoader:
         loader = self._pages.get(args)
@@ -106,6 +125,7 @@ class Context:
     sessions: async_sessionmaker[Any]
     viewer: Viewer
     wake_relay: Callable[[], None] = _nothing
+    dispatcher: Dispatcher | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -116,3 +136,16 @@ class Context:
         hands any new outbox rows on now rather than at its next poll."""
         self.loaders = Loaders(self.sessions, self.viewer)
         self.wake_relay()
+
+    async def send_task(self, task: str, args: dict[str, Any]) -> bool:
+        """Hand `task` straight to the workers, skipping the outbox: for frequent work that may
+        be lost (counting views) and must not cost a database write per call. False if the
+        broker refused it or there is no dispatcher."""
+        if self.dispatcher is None:
+            return False
+        try:
+            await self.dispatcher.send(task, args, f"{task}:{uuid.uuid4().hex}")
+        except Exception as error:
+            log.warning("task %s was not sent: %r", task, error)
+            return False
+        return True

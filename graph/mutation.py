@@ -9,8 +9,9 @@ from strawberry.permission import BasePermission
 from strawberry.types import Info
 
 from graph.context import Context
-from graph.mutations import categories, images, jobs, products, variants
+from graph.mutations import categories, images, jobs, products, reports, variants, views, webhooks
 from graph.permissions import IsAdmin, IsEditor
+from graph.types.inputs import ProductFilter
 from graph.types.job import JobPayload
 from graph.types.mutation_inputs import (
     EXPECTED_DESCRIPTION,
@@ -32,6 +33,8 @@ from graph.types.payloads import (
     VariantDeletePayload,
     VariantPayload,
 )
+from graph.types.views import ViewTrackPayload
+from graph.types.webhook import WebhookCreateInput, WebhookDeletePayload, WebhookPayload
 
 Id = Annotated[strawberry.ID, strawberry.argument(description="The object's global id.")]
 Expected = Annotated[datetime | None, strawberry.argument(description=EXPECTED_DESCRIPTION)]
@@ -177,3 +180,54 @@ class Mutation:
         return await jobs.bulk_price_update(
             info.context, category_id, percent, amount, include_subcategories
         )
+
+    @strawberry.mutation(
+        permission_classes=ADMIN,
+        description="Export the products that match `filter`, with their variants, as CSV in a "
+        "background job; the job's result holds the file's `url` (GET it with an admin token), "
+        "`rows` and `bytes`. Drafts and archived products are included unless `filter.status` "
+        "leaves them out.",
+    )
+    async def catalog_export(
+        self,
+        info: Info[Context, None],
+        filter: Annotated[
+            ProductFilter | None,
+            strawberry.argument(description="Which products to export; all if omitted."),
+        ] = None,
+    ) -> JobPayload:
+        return await reports.catalog_export(info.context, filter)
+
+    @strawberry.mutation(
+        description="Count one view of a product, for anyone who may see it. Views reach "
+        "`Product.viewCount` within a few seconds; a view is never a database write of its own."
+    )
+    async def product_view_track(
+        self, info: Info[Context, None], product_id: Id
+    ) -> ViewTrackPayload:
+        return await views.track(info.context, product_id)
+
+    @strawberry.mutation(
+        permission_classes=EDITOR,
+        description="Report on a product in a background job: the job's result holds its "
+        "`views`, its variants' `priceHistory` from the change log, oldest first, and `stock`.",
+    )
+    async def product_report(self, info: Info[Context, None], product_id: Id) -> JobPayload:
+        return await reports.product_report(info.context, product_id)
+
+    @strawberry.mutation(
+        permission_classes=ADMIN,
+        description="Create a webhook: each committed change to the events it names is POSTed "
+        "to its URL as signed JSON, retried with backoff until the receiver answers 2xx.",
+    )
+    async def webhook_create(
+        self, info: Info[Context, None], input: Annotated[WebhookCreateInput, INPUT]
+    ) -> WebhookPayload:
+        return await webhooks.create(info.context, input)
+
+    @strawberry.mutation(
+        permission_classes=ADMIN,
+        description="Delete a webhook with its delivery log; pending deliveries are dropped.",
+    )
+    async def webhook_delete(self, info: Info[Context, None], id: Id) -> WebhookDeletePayload:
+        return await webhooks.delete(info.context, id)

@@ -13,6 +13,8 @@ from graph.types.job import Job
 from graph.types.node import Node
 from graph.types.product import Product
 from graph.types.variant import ProductVariant
+from graph.types.webhook import Webhook
+from graph.viewer import Role
 
 MAX_NODES = 100
 
@@ -47,12 +49,20 @@ async def _job(context: Context, key: int) -> Job | None:
     return None if row is None else Job.from_row(row)
 
 
+async def _webhook(context: Context, key: int) -> Webhook | None:
+    if context.viewer.role is not Role.ADMIN:
+        return None
+    row = await context.loaders.webhook_by_id.load(key)
+    return None if row is None else Webhook.from_row(row)
+
+
 RESOLVERS: dict[str, Callable[[Context, int], Awaitable[Any]]] = {
     "Product": _product,
     "ProductVariant": _variant,
     "ProductImage": _image,
     "Category": _category,
     "Job": _job,
+    "Webhook": _webhook,
 }
 
 

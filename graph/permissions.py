@@ -27,3 +27,11 @@ class IsEditor(_RolePermission):
 
 class IsAdmin(_RolePermission):
     roles = frozenset({Role.ADMIN})
+
+
+class IsEditorOrNull(BasePermission):
+    """For fields a public query may select but only editors and admins may read: with
+    `PermissionExtension(fail_silently=True)` anyone else gets null and no error."""
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        return bool(info.context.viewer.role in IsEditor.roles)

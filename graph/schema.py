@@ -21,6 +21,7 @@ from graph.types.node import Node
 from graph.types.product import Product, ProductConnection
 from graph.types.scalars import SCALARS
 from graph.types.variant import ProductVariant
+from graph.types.webhook import WebhookConnection
 
 PAGE = connections.PAGE_ARGUMENT_DESCRIPTIONS
 GlobalId = Annotated[strawberry.ID | None, strawberry.argument(description="A global id.")]
@@ -140,6 +141,20 @@ class Query:
         request = connections.PageArguments(first, after, last, before)
         statuses = None if status is None else [DbJobStatus(s.value) for s in status]
         return JobConnection.from_page(await connections.jobs(info, request, statuses))
+
+    @strawberry.field(
+        permission_classes=[IsAdmin], description="Webhooks, oldest first, for admins."
+    )
+    async def webhooks(
+        self,
+        info: Info[Context, None],
+        first: Annotated[int | None, strawberry.argument(description=PAGE["first"])] = None,
+        after: Annotated[str | None, strawberry.argument(description=PAGE["after"])] = None,
+        last: Annotated[int | None, strawberry.argument(description=PAGE["last"])] = None,
+        before: Annotated[str | None, strawberry.argument(description=PAGE["before"])] = None,
+    ) -> WebhookConnection:
+        request = connections.PageArguments(first, after, last, before)
+        return WebhookConnection.from_page(await connections.webhooks(info, request))
 
 
 @cache

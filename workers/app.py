@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from workers import registry
 from workers.errors import TransientError
-from workers.runtime import Runtime, build_runtime
+from workers.runtime import Runtime, Schedule, build_runtime
 from workers.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -23,10 +23,12 @@ class ProcessRuntime:
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
         self.runtime: Runtime | None = None
+        self.schedule: Schedule | None = None
 
     def get(self) -> Runtime:
         if self.runtime is None:
             self.runtime = build_runtime(self.settings)
+            self.runtime.schedule = self.schedule
         return self.runtime
 
     def close(self, **_: Any) -> None:
@@ -37,6 +39,15 @@ class ProcessRuntime:
 
 def backoff(settings: WorkerSettings, retries: int) -> float:
     return float(settings.task_retry_base_seconds * 2**retries * random.uniform(0.5, 1.5))
+
+
+def countdown(app: Celery) -> Schedule:
+    """How a task running in a worker asks for another one later: the broker holds it."""
+
+    def schedule(delay: float, task: str, args: dict[str, Any]) -> None:
+        app.send_task(task, kwargs=args, countdown=delay)
+
+    return schedule
 
 
 def create_celery(settings: WorkerSettings) -> Celery:
@@ -59,6 +70,7 @@ def create_celery(settings: WorkerSettings) -> Celery:
         },
     )
     runtimes = ProcessRuntime(settings)
+    runtimes.schedule = countdown(app)
     worker_process_shutdown.connect(runtimes.close, weak=False)
     for name in registry.task_names():
         _register(app, name, runtimes, settings)

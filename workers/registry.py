@@ -7,6 +7,10 @@ from typing import Any
 from workers.jobs import Body, fail_job, note_error, run_job
 from workers.runtime import Runtime
 from workers.tasks.bulk_price import bulk_price_update
+from workers.tasks.export import catalog_export
+from workers.tasks.report import product_report
+from workers.tasks.views import flush_views, track_view
+from workers.tasks.webhooks import deliver_webhook
 
 log = logging.getLogger(__name__)
 PREFIX = "gateway."
@@ -14,8 +18,14 @@ Plain = Callable[[Runtime, dict[str, Any]], Awaitable[None]]
 
 JOBS: dict[str, Body] = {
     "products_bulk_price_update": bulk_price_update,
+    "catalog_export": catalog_export,
+    "product_report": product_report,
 }
-PLAIN: dict[str, Plain] = {}
+PLAIN: dict[str, Plain] = {
+    "track_view": track_view,
+    "flush_views": flush_views,
+    "webhook_deliver": deliver_webhook,
+}
 
 
 def task_names() -> list[str]:

@@ -77,5 +77,8 @@ class Relay:
             if sent == self.settings.relay_batch_size:
                 continue
             self.wakeup.clear()
+            # Not wait_for: on Python 3.11 it swallows a cancel that lands as a wake() completes
+            # the wait, and the relay then outlives the app's shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), self.settings.relay_poll_seconds)
+                async with asyncio.timeout(self.settings.relay_poll_seconds):
+                    await self.wakeup.wait()

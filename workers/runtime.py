@@ -1,17 +1,20 @@
 """What tasks run with: one event loop, one engine and one Redis client per worker process."""
 
 import asyncio
-from collections.abc import Coroutine
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from db.engine import create_engine, session_factory
+from workers.pending import LocalViews
 from workers.settings import WorkerSettings
 
 T = TypeVar("T")
+# Sends a task to run `delay` seconds from now: (delay, task name, args).
+Schedule = Callable[[float, str, dict[str, Any]], None]
 
 
 @dataclass(slots=True)
@@ -21,6 +24,9 @@ class Runtime:
     engine: AsyncEngine
     sessions: async_sessionmaker[Any]
     redis: Redis | None
+    # A Celery worker sends tasks with a countdown; None: this process runs them on its own loop.
+    schedule: Schedule | None = None
+    views: LocalViews = field(default_factory=LocalViews)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run a task body to completion on this process's loop (never asyncio.run per task)."""

@@ -36,3 +36,8 @@ async def change_page(*, session: AsyncSession, window: PageWindow) -> Page[Chan
     rows = (await session.execute(stmt)).all()
     pages = split_pages(rows, window=window, to_item=to_row, to_keyset=change_keyset)
     return pages.get(SINGLE_PARENT, Page())
+
+
+async def change_by_id(*, session: AsyncSession, change_id: int) -> ChangeRow | None:
+    row = (await session.execute(select(*COLUMNS).where(changes.c.id == change_id))).first()
+    return None if row is None else to_row(row)

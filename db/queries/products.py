@@ -98,6 +98,11 @@ def _filtered(stmt: Select[Any], flt: ProductFilter) -> Select[Any]:
     return stmt
 
 
+def filtered(stmt: Select[Any], flt: ProductFilter) -> Select[Any]:
+    """`stmt`, a select over products, narrowed by `flt` the way every product list is."""
+    return _filtered(stmt, flt)
+
+
 async def products_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ProductRow]:
     result = await session.execute(select(*COLUMNS).where(products.c.id.in_(ids)))
     return [to_row(row) for row in result]

@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from db.models import ChangeKind, ProductStatus, images, products, utcnow, variants
+from db.models import (
+    ChangeKind,
+    ProductStatus,
+    images,
+    product_view_counts,
+    products,
+    utcnow,
+    variants,
+)
 from db.queries.products import products_by_ids
 from db.rows import ProductRow
 from db.writes import common
@@ -141,6 +149,9 @@ async def delete_product(tx: WriteTransaction, product_id: int, expected: dateti
         for (child_id,) in owned:
             tx.record(entity, child_id, ChangeKind.DELETED, (), chain)
         await tx.session.execute(delete(table).where(table.c.product_id == product_id))
+    await tx.session.execute(
+        delete(product_view_counts).where(product_view_counts.c.product_id == product_id)
+    )
     await tx.session.execute(delete(products).where(products.c.id == product_id))
     tx.record("Product", product_id, ChangeKind.DELETED, (), chain)
 

@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
+from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from db.pagination import Keyset
@@ -12,6 +13,7 @@ from graph import cursors, ids
 from graph.context import Context
 from graph.errors import GatewayError
 from graph.loaders.variants import IMAGES_PER_PRODUCT
+from graph.permissions import IsEditorOrNull
 from graph.types.enums import ProductStatus
 from graph.types.image import ProductImage
 from graph.types.money import Money, MoneyRange
@@ -88,6 +90,18 @@ class Product(Node):
         limit = check_count("first", first, IMAGES_PER_PRODUCT, IMAGES_PER_PRODUCT)
         rows = await info.context.loaders.images_by_product_id.load(self.row.id)
         return [ProductImage.from_row(row) for row in rows[:limit]]
+
+    @strawberry.field(
+        description="How many times the product was viewed (see productViewTrack), up to a few "
+        "seconds ago. For editors and admins; null, without an error, for anyone else.",
+        extensions=[
+            PermissionExtension(
+                permissions=[IsEditorOrNull()], use_directives=False, fail_silently=True
+            )
+        ],
+    )
+    async def view_count(self, info: Info[Context, None]) -> int | None:
+        return await info.context.loaders.view_count_by_product_id.load(self.row.id)
 
 
 @strawberry.type(description="A product in a list, with its position.")
