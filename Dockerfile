@@ -10,7 +10,8 @@ RUN python -m venv /venv \
     && /venv/bin/pip install --no-cache-dir .
 
 FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 gateway
+RUN useradd --create-home --uid 10001 gateway \
+    && mkdir -p /home/gateway/var/exports && chown -R gateway /home/gateway/var
 COPY --from=build /venv /venv
 ENV PATH=/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from db.cache.aside import Cache
+from db.cache.setup import invalidator
 from db.engine import create_engine, session_factory
 from graph.executor import Executor
 from graph.exports import download_export
@@ -29,11 +31,12 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 50)
 
 
-def build_dispatcher(settings: Settings) -> Dispatcher:
-    """Celery when a broker is configured; otherwise jobs run in this process, off its loop."""
+def build_dispatcher(settings: Settings, cache: Cache | None) -> Dispatcher:
+    """Celery when a broker is configured; otherwise jobs run in this process, off its loop,
+    invalidating this process's cache after their commits."""
     if settings.broker_url:
         return CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
-    return LocalDispatcher(settings)
+    return LocalDispatcher(settings, cache)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -42,8 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
-        sessions = session_factory(engine)
-        dispatcher = build_dispatcher(settings)
+        cache = settings.build_cache()
+        sessions = session_factory(engine, invalidator(cache))
+        dispatcher = build_dispatcher(settings, cache)
         relay = Relay(sessions, dispatcher, settings)
         app.state.gateway = GatewayState(
             settings=settings,
@@ -51,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=sessions,
             executor=Executor(build_schema(), settings.document_cache_size),
             relay=relay,
+            cache=cache,
         )
         relaying = asyncio.create_task(relay.run(), name="outbox-relay")
         tune_garbage_collector()
@@ -61,6 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await relaying
             dispatcher.close()
+            if cache is not None:
+                await cache.close()
             await engine.dispose()
 
     app = FastAPI(

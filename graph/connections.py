@@ -9,6 +9,8 @@ from strawberry.types import Info
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from db import jobs as job_queries
+from db.cache import keys as ck
+from db.cache.pages import cached_page
 from db.models import JobStatus
 from db.pagination import Page, PageWindow
 from db.queries import categories as category_queries
@@ -156,10 +158,23 @@ async def products(
     sort, sort_name = product_sort(given_sort)
     flt = product_filter(info.context.viewer, given_filter)
     window = page_window(info, request, sort_name, SORT_KEY_TYPES[sort.field])
-    async with info.context.sessions() as session:
-        page = await product_queries.product_page(
-            session=session, flt=flt, sort=sort, window=window
-        )
+
+    async def load() -> Page[ProductRow]:
+        async with info.context.sessions() as session:
+            return await product_queries.product_page(
+                session=session, flt=flt, sort=sort, window=window
+            )
+
+    generation = ck.listing_generation(flt.category_id)
+    page = await cached_page(
+        info.context.store,
+        name="products",
+        generation=generation,
+        args=(flt, sort, window),
+        load=load,
+        row_type=ProductRow,
+        keyset=sort.keyset,
+    )
     for row in page.rows:
         info.context.loaders.product_by_id.prime_missing(row.id, row)
     return product_connection(page, sort_name)
@@ -170,10 +185,22 @@ async def categories(
 ) -> Page[CategoryRow]:
     window = page_window(info, request, CATEGORY_SORT_NAME, CATEGORY_KEY_TYPES)
     parent = None if parent_id is None else ids.decode_as(parent_id, "Category")
-    async with info.context.sessions() as session:
-        page = await category_queries.category_page(
-            session=session, window=window, parent_id=parent, roots_only=roots_only
-        )
+
+    async def load() -> Page[CategoryRow]:
+        async with info.context.sessions() as session:
+            return await category_queries.category_page(
+                session=session, window=window, parent_id=parent, roots_only=roots_only
+            )
+
+    page = await cached_page(
+        info.context.store,
+        name="categories",
+        generation=ck.CATEGORIES_GENERATION,
+        args=(window, parent, roots_only),
+        load=load,
+        row_type=CategoryRow,
+        keyset=category_queries.category_keyset,
+    )
     for row in page.rows:
         info.context.loaders.category_by_id.prime_missing(row.id, row)
     return page

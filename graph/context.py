@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from db.cache.aside import Cache
 from graph.loaders.categories import (
     AncestorsByCategoryIdLoader,
     CategoryByIdLoader,
@@ -41,26 +42,29 @@ log = logging.getLogger(__name__)
 class Loaders:
     """Created per request; each loader only when a resolver first asks for it."""
 
-    def __init__(self, sessions: async_sessionmaker[Any], viewer: Viewer) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[Any], viewer: Viewer, store: Cache | None = None
+    ) -> None:
         self.sessions = sessions
         self.viewer = viewer
+        self.store = store
         self._pages: dict[ProductPageArgs, ProductPageByCategoryLoader] = {}
 
     @cached_property
     def product_by_id(self) -> ProductByIdLoader:
-        return ProductByIdLoader(self.sessions)
+        return ProductByIdLoader(self.sessions, self.store)
 
     @cached_property
     def product_by_slug(self) -> ProductBySlugLoader:
-        return ProductBySlugLoader(self.sessions, self.product_by_id)
+        return ProductBySlugLoader(self.sessions, self.product_by_id, self.store)
 
     @cached_property
     def category_by_id(self) -> CategoryByIdLoader:
-        return CategoryByIdLoader(self.sessions)
+        return CategoryByIdLoader(self.sessions, self.store)
 
     @cached_property
     def category_by_slug(self) -> CategoryBySlugLoader:
-        return CategoryBySlugLoader(self.sessions, self.category_by_id)
+        return CategoryBySlugLoader(self.sessions, self.category_by_id, self.store)
 
     @property
     def ancestors_by_category_id(self) -> AncestorsByCategoryIdLoader:
@@ -68,19 +72,21 @@ class Loaders:
 
     @cached_property
     def children_by_category_id(self) -> ChildrenByCategoryIdLoader:
-        return ChildrenByCategoryIdLoader(self.sessions)
+        return ChildrenByCategoryIdLoader(self.sessions, self.store)
 
     @cached_property
     def product_count_by_category_id(self) -> ProductCountByCategoryIdLoader:
-        return ProductCountByCategoryIdLoader(self.sessions, self.viewer.visible_statuses)
+        return ProductCountByCategoryIdLoader(
+            self.sessions, self.viewer.visible_statuses, self.store
+        )
 
     @cached_property
     def variant_by_id(self) -> VariantByIdLoader:
-        return VariantByIdLoader(self.sessions)
+        return VariantByIdLoader(self.sessions, self.store)
 
     @cached_property
     def variants_by_product_id(self) -> VariantsByProductIdLoader:
-        return VariantsByProductIdLoader(self.sessions)
+        return VariantsByProductIdLoader(self.sessions, self.store)
 
     @cached_property
     def job_by_id(self) -> JobByIdLoader:
@@ -100,7 +106,7 @@ class Loaders:
 
     @cached_property
     def images_by_product_id(self) -> ImagesByProductIdLoader:
-        return ImagesByProductIdLoader(self.sessions)
+        return ImagesByProductIdLoader(self.sessions, self.store)
 
     @cached_property
     def view_count_by_product_id(self) -> ViewCountByProductIdLoader:
@@ -110,7 +116,7 @@ class Loaders:
         loader = self._pages.get(args)
         if loader is None:
             loader = self._pages[args] = ProductPageByCategoryLoader(
-                self.sessions, args, self.product_by_id
+                self.sessions, args, self.product_by_id, self.store
             )
         return loader
 
@@ -126,15 +132,16 @@ class Context:
     viewer: Viewer
     wake_relay: Callable[[], None] = _nothing
     dispatcher: Dispatcher | None = None
+    store: Cache | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.sessions, self.viewer)
+        self.loaders = Loaders(self.sessions, self.viewer, self.store)
 
     def after_write(self) -> None:
         """Fields resolved after a mutation must not see rows loaded before it; the relay
         hands any new outbox rows on now rather than at its next poll."""
-        self.loaders = Loaders(self.sessions, self.viewer)
+        self.loaders = Loaders(self.sessions, self.viewer, self.store)
         self.wake_relay()
 
     async def send_task(self, task: str, args: dict[str, Any]) -> bool:

@@ -30,9 +30,18 @@ async def _database(state: GatewayState) -> dict[str, object]:
     }
 
 
+def _cache(state: GatewayState) -> dict[str, object]:
+    """The cache never makes the gateway unready: without it, reads go to the database."""
+    if state.cache is None:
+        return {"state": "disabled"}
+    backend = "redis" if state.settings.redis_url else "memory"
+    stats = state.cache.stats
+    return {"state": "degraded" if stats["breakerOpen"] else "up", "backend": backend, **stats}
+
+
 async def readyz(request: Request) -> JSONResponse:
     state: GatewayState = request.app.state.gateway
-    dependencies = {"database": await _database(state)}
-    ready = all(d["state"] == "up" for d in dependencies.values())
+    dependencies = {"database": await _database(state), "cache": _cache(state)}
+    ready = dependencies["database"]["state"] == "up"
     body = {"status": "ready" if ready else "unavailable", "dependencies": dependencies}
     return JSONResponse(body, status_code=200 if ready else 503)

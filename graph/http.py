@@ -130,7 +130,12 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
         return _respond(refused, 401, response_type, challenge)
     counter = stats.start_counting() if state.settings.expose_sql_count else None
     context = Context(
-        state.settings, state.sessions, viewer, state.relay.wake, state.relay.dispatcher
+        state.settings,
+        state.sessions,
+        viewer,
+        state.relay.wake,
+        state.relay.dispatcher,
+        state.cache,
     )
     data, errors, started = await executor.execute(
         document, variables=variables, operation_name=operation_name, context=context

@@ -5,6 +5,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from db.cache.aside import Cache
 from graph.executor import Executor
 from graph.settings import Settings
 from workers.relay import Relay
@@ -17,3 +18,4 @@ class GatewayState:
     sessions: async_sessionmaker[Any]
     executor: Executor
     relay: Relay
+    cache: Cache | None = None

@@ -108,7 +108,9 @@ async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest_asyncio.fixture(scope="session")
 async def settings(database_url: str) -> Settings:
-    return await seeded(database_url, SEED_PRODUCTS)
+    """Without the cache: these tests pin the statements a cold request needs."""
+    seeded_settings = await seeded(database_url, SEED_PRODUCTS)
+    return seeded_settings.model_copy(update={"cache_enabled": False})
 
 
 @pytest_asyncio.fixture(scope="session")

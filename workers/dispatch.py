@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from celery import Celery
 
+from db.cache.aside import Cache
 from workers import registry
 from workers.app import TRANSIENT
 from workers.runtime import Runtime, build_runtime
@@ -41,8 +42,9 @@ class LocalDispatcher:
     """Runs tasks one at a time in a thread with its own loop and engine, off the gateway's loop,
     with the same task code and the same retry policy as a Celery worker."""
 
-    def __init__(self, settings: WorkerSettings) -> None:
+    def __init__(self, settings: WorkerSettings, cache: Cache | None = None) -> None:
         self.settings = settings
+        self.cache = cache
         self.runtime: Runtime | None = None
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="local-jobs", daemon=True)
@@ -50,7 +52,7 @@ class LocalDispatcher:
         self.ready.wait()
 
     def _serve(self) -> None:
-        self.runtime = build_runtime(self.settings)
+        self.runtime = build_runtime(self.settings, self.cache)
         asyncio.set_event_loop(self.runtime.loop)
         self.ready.set()
         self.runtime.loop.run_forever()

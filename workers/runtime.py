@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from db.cache.aside import Cache
+from db.cache.setup import invalidator
 from db.engine import create_engine, session_factory
 from workers.pending import LocalViews
 from workers.settings import WorkerSettings
@@ -27,6 +29,9 @@ class Runtime:
     # A Celery worker sends tasks with a countdown; None: this process runs them on its own loop.
     schedule: Schedule | None = None
     views: LocalViews = field(default_factory=LocalViews)
+    # Invalidated after each commit through the session factory's hook; closed here if owned.
+    cache: Cache | None = None
+    owns_cache: bool = False
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run a task body to completion on this process's loop (never asyncio.run per task)."""
@@ -38,10 +43,17 @@ class Runtime:
         self.loop.run_until_complete(asyncio.sleep(0.05))
         if self.redis is not None:
             self.loop.run_until_complete(self.redis.aclose())
+        if self.cache is not None and self.owns_cache:
+            self.loop.run_until_complete(self.cache.close())
         self.loop.close()
 
 
-def build_runtime(settings: WorkerSettings) -> Runtime:
+def build_runtime(settings: WorkerSettings, cache: Cache | None = None) -> Runtime:
+    """`cache`: the gateway's own, when tasks run inside it; otherwise a worker invalidates the
+    shared Redis cache (and has nothing to invalidate without one)."""
+    owns_cache = cache is None and bool(settings.redis_url)
+    if owns_cache:
+        cache = settings.build_cache()
     loop = asyncio.new_event_loop()
     engine = create_engine(settings)
     redis = None
@@ -51,4 +63,5 @@ def build_runtime(settings: WorkerSettings) -> Runtime:
             socket_timeout=settings.broker_timeout_seconds,
             socket_connect_timeout=settings.broker_timeout_seconds,
         )
-    return Runtime(settings, loop, engine, session_factory(engine), redis)
+    sessions = session_factory(engine, invalidator(cache))
+    return Runtime(settings, loop, engine, sessions, redis, cache=cache, owns_cache=owns_cache)

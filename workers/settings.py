@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from db.cache.aside import Cache
+from db.cache.setup import build_cache
 from db.settings import DatabaseSettings
 
 
@@ -24,6 +26,22 @@ class WorkerSettings(DatabaseSettings):
     view_flush_seconds: float = 2.0
     bulk_batch_size: int = 200
 
+    cache_enabled: bool = True
+    cache_ttl_seconds: int = 300
+    # Redis must answer within this or the request reads the database instead.
+    cache_timeout_seconds: float = 0.05
+    cache_breaker_seconds: float = 1.0
+
     @property
     def broker_url(self) -> str | None:
         return self.celery_broker_url or self.redis_url
+
+    def build_cache(self) -> "Cache | None":
+        if not self.cache_enabled:
+            return None
+        return build_cache(
+            redis_url=self.redis_url,
+            ttl=self.cache_ttl_seconds,
+            timeout=self.cache_timeout_seconds,
+            breaker_seconds=self.cache_breaker_seconds,
+        )

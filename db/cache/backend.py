@@ -5,6 +5,7 @@ request never fails or waits for the cache longer than its short socket timeout.
 """
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -71,11 +72,13 @@ class CacheBackend(Protocol):
 
 @dataclass(slots=True)
 class MemoryBackend:
-    """TTL + LRU map for one process (the embedded default)."""
+    """TTL + LRU map for one process (the embedded default). Locked: in-process jobs invalidate
+    it from their own thread."""
 
     max_entries: int = 50_000
     stats: CacheStats = field(default_factory=CacheStats)
     _data: OrderedDict[str, tuple[float, bytes]] = field(default_factory=OrderedDict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
 
     def _get(self, key: str) -> bytes | None:
         found = self._data.get(key)
@@ -89,9 +92,14 @@ class MemoryBackend:
         return value
 
     async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
-        return [self._get(key) for key in keys]
+        with self._lock:
+            return [self._get(key) for key in keys]
 
     async def set_if_generation(self, entries: Sequence[Entry], ttl: int) -> None:
+        with self._lock:
+            self._set_if_generation(entries, ttl)
+
+    def _set_if_generation(self, entries: Sequence[Entry], ttl: int) -> None:
         expires = time.monotonic() + ttl
         for entry in entries:
             if (self._get(entry.generation_key) or b"") == entry.generation:
@@ -101,6 +109,10 @@ class MemoryBackend:
             self._data.popitem(last=False)
 
     async def invalidate(self, delete: Sequence[str], bump: Sequence[str]) -> None:
+        with self._lock:
+            self._invalidate(delete, bump)
+
+    def _invalidate(self, delete: Sequence[str], bump: Sequence[str]) -> None:
         forever = float("inf")
         for key in delete:
             self._data.pop(key, None)
