@@ -42,6 +42,24 @@ async def external_backend(client: GraphQLClient) -> str:
     return f"{EXTERNAL}/{name}"
 
 
+async def cache_counts(client: GraphQLClient) -> tuple[int, int] | None:
+    """(hits, misses) so far, from /readyz; None when the server has no cache to report."""
+    try:
+        response = await client.http.get(httpx.URL(client.url).copy_with(path="/readyz", query=b""))
+        cache = response.json()["dependencies"]["cache"]
+        return int(cache["hits"]), int(cache["misses"])
+    except (httpx.HTTPError, ValueError, KeyError, TypeError):
+        return None
+
+
+def hit_ratio(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """Over the whole workload, warm-up included: the cache's own counters do not know phases."""
+    if before is None or after is None:
+        return None
+    hits, misses = after[0] - before[0], after[1] - before[1]
+    return hits / (hits + misses) if hits + misses else None
+
+
 def header(options: Options, backend: str) -> str:
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     shared = (
@@ -49,7 +67,8 @@ def header(options: Options, backend: str) -> str:
     )
     return (
         f"backend={backend} concurrency={options.concurrency} duration={options.duration:g}s"
-        f" warmup={options.warmup:g}s | Python {platform.python_version()}, {cpus} CPUs{shared}"
+        f" warmup={options.warmup:g}s cache={'cold' if options.cold else 'warm'}"
+        f" | Python {platform.python_version()}, {cpus} CPUs{shared}"
     )
 
 
@@ -64,6 +83,7 @@ async def measure(
         summaries: list[report.Summary] = []
         for workload in workloads:
             print(f"{workload.name} ...", file=sys.stderr)
+            before = await cache_counts(client)
             measured = await load.run(
                 client,
                 workload,
@@ -73,7 +93,11 @@ async def measure(
                 seed=options.seed,
                 cpu=cpu,
             )
-            summaries.append(report.summarise(workload.name, measured))
+            summaries.append(
+                report.summarise(
+                    workload.name, measured, hit_ratio(before, await cache_counts(client))
+                )
+            )
     return [header(options, backend), *report.table(summaries), *report.error_lines(summaries)]
 
 
@@ -99,7 +123,7 @@ def bench(options: Options) -> list[str]:
         url = graphql_url(options.url)
         return run_async(measure(url, options, EXTERNAL, no_cpu, docs, w2))
     backend = backend_of(DatabaseSettings(_env_file=ROOT / ".env").database_url)
-    with own_server(options.products, options.server_log) as server:
+    with own_server(options.products, options.server_log, options.cold) as server:
         cpu = process_cpu(server.pid)
         return run_async(measure(server.url, options, backend, cpu, docs, w2))
 

@@ -21,6 +21,7 @@ class Options:
     workloads_dir: Path
     seed: int
     server_log: Path | None
+    cold: bool
 
 
 def _workloads(value: str) -> tuple[str, ...]:
@@ -63,6 +64,13 @@ def parser() -> argparse.ArgumentParser:
         help="where the W*.graphql documents are; default ../shared/workloads",
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the variable picker")
+    cache = p.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--warm", dest="cold", action="store_false", help="the started server caches (default)"
+    )
+    cache.add_argument(
+        "--cold", dest="cold", action="store_true", help="the started server runs without cache"
+    )
     p.add_argument("--server-log", type=Path, help="keep the started server's output here")
     return p
 
@@ -81,4 +89,5 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         workloads_dir=args.workloads_dir,
         seed=args.seed,
         server_log=args.server_log,
+        cold=args.cold,
     )

@@ -20,6 +20,7 @@ class Summary:
     errors: Counter[str]
     sql: str
     cpu_ms: float | None
+    hit_ratio: float | None = None
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -39,7 +40,7 @@ def sql_column(counts: list[int]) -> str:
     return shown if top == median else f"{shown} (max {top})"
 
 
-def summarise(name: str, measured: Measured) -> Summary:
+def summarise(name: str, measured: Measured, hit_ratio: float | None = None) -> Summary:
     outcomes = measured.outcomes
     latencies = sorted(o.seconds * 1000 for o in outcomes)
     cpu = measured.server_cpu
@@ -52,6 +53,7 @@ def summarise(name: str, measured: Measured) -> Summary:
         errors=Counter(o.error for o in outcomes if o.error is not None),
         sql=sql_column([o.sql for o in outcomes if o.sql is not None]),
         cpu_ms=None if cpu is None or not outcomes else cpu * 1000 / len(outcomes),
+        hit_ratio=hit_ratio,
     )
 
 
@@ -64,6 +66,7 @@ HEADINGS = (
     "errors",
     "srv CPU ms/req",
     "SQL/op",
+    "cache hit %",
 )
 
 
@@ -78,6 +81,7 @@ def table(summaries: list[Summary]) -> list[str]:
             str(sum(s.errors.values())),
             "n/a" if s.cpu_ms is None else f"{s.cpu_ms:.1f}",
             s.sql,
+            "n/a" if s.hit_ratio is None else f"{s.hit_ratio * 100:.1f}",
         )
         for s in summaries
     ]

@@ -86,9 +86,13 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def own_server(products: int, log: Path | None = None) -> Iterator[RunningServer]:
+def own_server(
+    products: int, log: Path | None = None, cold: bool = False
+) -> Iterator[RunningServer]:
     """Yield a fresh server on a free port; the database is the environment's."""
     env = dict(os.environ, EXPOSE_SQL_COUNT="1")
+    if cold:
+        env["CACHE_ENABLED"] = "false"
     print(_run(env, "migrate"), file=sys.stderr)
     print(_run(env, "seed", "--products", str(products)), file=sys.stderr)
     port = free_port()
