@@ -73,6 +73,14 @@ async def test_w3_catalog_tree(api: Api, oracle: Oracle) -> None:
         for product in products:
             assert oracle.by_slug(product["node"]["slug"])["category_id"] in leaves
             assert product["node"]["category"]["name"]
+        # The same first page through another statement: the single-list one.
+        alone = await api.query(
+            "query($c: ID) { products(first: 10, filter: {categoryId: $c}) "
+            "{ edges { node { slug } } } }",
+            {"c": edge["node"]["id"]},
+        )
+        expected = [e["node"]["slug"] for e in alone.data["products"]["edges"]]
+        assert [p["node"]["slug"] for p in products] == expected
     assert result.sql <= BUDGETS["W3"]
 
 

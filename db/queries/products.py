@@ -81,21 +81,51 @@ def to_row(row: Row[Any]) -> ProductRow:
     return ProductRow(**{c.name: m[c.name] for c in COLUMNS})
 
 
-def _filtered(stmt: Select[Any], flt: ProductFilter) -> Select[Any]:
-    stmt = stmt.where(products.c.status.in_(flt.statuses))
+def _filtered(stmt: Select[Any], flt: ProductFilter, table: Any = products) -> Select[Any]:
+    """`table` is `products` or an alias of it."""
+    c = table.c
+    stmt = stmt.where(c.status.in_(flt.statuses))
     if flt.min_price is not None:
-        stmt = stmt.where(products.c.min_price >= literal(flt.min_price, products.c.min_price.type))
+        stmt = stmt.where(c.min_price >= literal(flt.min_price, c.min_price.type))
     if flt.max_price is not None:
-        stmt = stmt.where(products.c.min_price <= literal(flt.max_price, products.c.min_price.type))
+        stmt = stmt.where(c.min_price <= literal(flt.max_price, c.min_price.type))
     if flt.in_stock is not None:
-        stmt = stmt.where(products.c.in_stock.is_(flt.in_stock))
+        stmt = stmt.where(c.in_stock.is_(flt.in_stock))
     if flt.category_id is not None:
         scope = categories.alias("scope")
         within = select(categories.c.id).join_from(
             categories, scope, in_subtree(categories.c.path, scope.c.path)
         )
-        stmt = stmt.where(products.c.category_id.in_(within.where(scope.c.id == flt.category_id)))
+        stmt = stmt.where(c.category_id.in_(within.where(scope.c.id == flt.category_id)))
     return stmt
+
+
+def _first_pages_base(
+    category_ids: Sequence[int], flt: ProductFilter, sort: ProductSort, window: PageWindow
+) -> tuple[Select[Any], ColumnElement[Any]]:
+    """For SQLite: only each subtree category's own first `limit + 1` rows can be on a first
+    page, so join products through those (read per category from the sort's index) and the
+    window sorts a few rows per category instead of whole subtrees."""
+    parent = categories.alias("parent")
+    child = categories.alias("child")
+    leaf = products.alias("leaf_top")
+    key = sort.key()
+    leaf_key = SortKey(
+        columns=tuple(leaf.c[c.name] for c in key.columns), descending=key.descending
+    )
+    top = (
+        _filtered(select(leaf.c.id).where(leaf.c.category_id == child.c.id), flt, leaf)
+        .order_by(*sort_order(leaf_key, window))
+        .limit(window.limit + 1)
+    )
+    base = (
+        select(*COLUMNS)
+        .select_from(parent)
+        .join(child, in_subtree(child.c.path, parent.c.path))
+        .join(products, products.c.id.in_(top))
+        .where(parent.c.id.in_(category_ids))
+    )
+    return base, parent.c.id
 
 
 def filtered(stmt: Select[Any], flt: ProductFilter) -> Select[Any]:
@@ -188,8 +218,12 @@ def pages_statement(
             if include_subcategories
             else None,
         )
-    base, parent_id = _by_parent(include_subcategories)
-    base = _filtered(base.where(parent_id.in_(category_ids)), flt)
+    first_page = window.after is None and window.before is None and not window.with_total
+    if include_subcategories and first_page:
+        base, parent_id = _first_pages_base(category_ids, flt, sort, window)
+    else:
+        base, parent_id = _by_parent(include_subcategories)
+        base = _filtered(base.where(parent_id.in_(category_ids)), flt)
     return window_page_statement(base, parent=parent_id, sort=sort.key(), window=window)
 
 
