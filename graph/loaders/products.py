@@ -4,12 +4,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache import codec
 from db.cache import keys as ck
 from db.cache.aside import Cache, no_generation
+from db.cache.pages import encode_page, page_decoder
 from db.models import ProductStatus
 from db.pagination import Page, PageWindow
 from db.queries.products import (
@@ -109,28 +109,6 @@ class ProductPageArgs:
     include_subcategories: bool
 
 
-def encode_page(page: Page[ProductRow]) -> bytes:
-    return codec.encode(
-        {
-            "rows": page.rows,
-            "next": page.has_next,
-            "previous": page.has_previous,
-            "total": page.total,
-        }
-    )
-
-
-def page_decoder(sort: ProductSort) -> Any:
-    def decode(raw: bytes) -> Page[ProductRow]:
-        data = orjson.loads(raw)
-        rows = [codec.decode_row(ProductRow, row) for row in data["rows"]]
-        return Page(
-            rows, [sort.keyset(row) for row in rows], data["next"], data["previous"], data["total"]
-        )
-
-    return decode
-
-
 class ProductPageByCategoryLoader(SessionLoader[int, Page[ProductRow]]):
     """Page keys carry the category's listing generation, which every write under it bumps."""
 
@@ -153,7 +131,7 @@ class ProductPageByCategoryLoader(SessionLoader[int, Page[ProductRow]]):
             generation=ck.listing_generation,
             load=self._load,
             encode=encode_page,
-            decode=page_decoder(self.args.sort),
+            decode=page_decoder(ProductRow, self.args.sort.keyset),
         )
         for page in pages.values():
             for row in page.rows:
