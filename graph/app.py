@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from db.cache.aside import Cache
 from db.cache.setup import invalidator
@@ -21,6 +22,7 @@ from graph.settings import Settings
 from graph.state import GatewayState
 from workers.app import create_celery
 from workers.dispatch import CeleryDispatcher, Dispatcher, LocalDispatcher
+from workers.events import EventStream, MemoryEventStream, RedisEventStream
 from workers.relay import Relay
 
 
@@ -39,6 +41,19 @@ def build_dispatcher(settings: Settings, cache: Cache | None) -> Dispatcher:
     return LocalDispatcher(settings, cache)
 
 
+def build_event_stream(settings: Settings) -> tuple[EventStream, Redis | None]:
+    """Committed changes for subscribers: a Redis Stream shared by every instance, or (embedded)
+    a bounded in-process one."""
+    if not settings.redis_url:
+        return MemoryEventStream(), None
+    client = Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.broker_timeout_seconds,
+        socket_connect_timeout=settings.broker_timeout_seconds,
+    )
+    return RedisEventStream(client), client
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -48,7 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache = settings.build_cache()
         sessions = session_factory(engine, invalidator(cache))
         dispatcher = build_dispatcher(settings, cache)
-        relay = Relay(sessions, dispatcher, settings)
+        events, events_client = build_event_stream(settings)
+        relay = Relay(sessions, dispatcher, settings, events)
         app.state.gateway = GatewayState(
             settings=settings,
             engine=engine,
@@ -68,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dispatcher.close()
             if cache is not None:
                 await cache.close()
+            if events_client is not None:
+                await events_client.aclose()
             await engine.dispose()
 
     app = FastAPI(

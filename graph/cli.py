@@ -56,6 +56,7 @@ def _worker(settings: Settings, concurrency: int, loglevel: str) -> None:
 
 async def _relay(settings: Settings) -> None:
     from db.engine import create_engine, session_factory
+    from graph.app import build_event_stream
     from workers.app import create_celery
     from workers.dispatch import CeleryDispatcher
     from workers.relay import Relay
@@ -63,9 +64,12 @@ async def _relay(settings: Settings) -> None:
     _need_broker(settings)
     engine = create_engine(settings)
     dispatcher = CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
+    events, client = build_event_stream(settings)
     try:
-        await Relay(session_factory(engine), dispatcher, settings).run()
+        await Relay(session_factory(engine), dispatcher, settings, events).run()
     finally:
+        if client is not None:
+            await client.aclose()
         dispatcher.close()
         await engine.dispose()
 

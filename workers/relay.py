@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db import outbox
 from db.models import utcnow
+from db.queries.changes import changes_after
 from db.writes.unit import writer_lock
 from workers.dispatch import Dispatcher
+from workers.events import EventStream
 from workers.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -24,11 +26,16 @@ MAX_DELAY_SECONDS = 30.0
 
 class Relay:
     def __init__(
-        self, sessions: async_sessionmaker[Any], dispatcher: Dispatcher, settings: WorkerSettings
+        self,
+        sessions: async_sessionmaker[Any],
+        dispatcher: Dispatcher,
+        settings: WorkerSettings,
+        events: EventStream | None = None,
     ) -> None:
         self.sessions = sessions
         self.dispatcher = dispatcher
         self.settings = settings
+        self.events = events
         self.wakeup = asyncio.Event()
         self.failures = 0
 
@@ -67,11 +74,23 @@ class Relay:
             await outbox.mark_sent(session=session, ids=sent, now=utcnow())
         return len(sent)
 
+    async def publish_changes(self) -> int:
+        """Append committed change rows the event stream does not hold yet; returns how many."""
+        if self.events is None:
+            return 0
+        after = await self.events.last_sequence()
+        async with self.sessions() as session:
+            rows = await changes_after(
+                session=session, after=after, limit=self.settings.relay_batch_size
+            )
+        return await self.events.publish(rows)
+
     async def run(self) -> None:
         while True:
             try:
                 sent = await self.pump()
-            except Exception:  # the database itself is unavailable: try again shortly
+                sent = max(sent, await self.publish_changes())
+            except Exception:  # the database or the stream is unavailable: try again shortly
                 log.exception("relay batch failed")
                 sent = 0
             if sent == self.settings.relay_batch_size:

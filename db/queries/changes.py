@@ -41,3 +41,9 @@ async def change_page(*, session: AsyncSession, window: PageWindow) -> Page[Chan
 async def change_by_id(*, session: AsyncSession, change_id: int) -> ChangeRow | None:
     row = (await session.execute(select(*COLUMNS).where(changes.c.id == change_id))).first()
     return None if row is None else to_row(row)
+
+
+async def changes_after(*, session: AsyncSession, after: int, limit: int) -> list[ChangeRow]:
+    """Committed changes with a sequence above `after`, oldest first."""
+    stmt = select(*COLUMNS).where(changes.c.id > after).order_by(changes.c.id).limit(limit)
+    return [to_row(row) for row in await session.execute(stmt)]
