@@ -15,6 +15,8 @@ from pathlib import Path
 
 import redis
 
+from tests.conftest import unavailable
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -79,6 +81,8 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        if shutil.which("redis-server") is None:
+            unavailable("redis-server is not installed, so no private Redis can be started")
         self.process = subprocess.Popen(
             [
                 "redis-server",

@@ -33,7 +33,7 @@ BACKENDS = ["sqlite", "postgresql"]
 
 def unavailable(reason: str) -> None:
     if IN_CI:
-        pytest.fail(f"{reason} (CI=true: PostgreSQL tests must run)")
+        pytest.fail(f"{reason} (CI=true: service-backed tests must run, not skip)")
     pytest.skip(reason)
 
 
