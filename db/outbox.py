@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,8 +45,3 @@ async def defer(
             .where(outbox.c.id == row.id)
             .values(available_at=until, attempts=row.attempts + 1, last_error=error[:2000])
         )
-
-
-async def pending_count(*, session: AsyncSession) -> int:
-    stmt = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
-    return int(await session.scalar(stmt) or 0)

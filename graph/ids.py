@@ -3,13 +3,10 @@
 import base64
 import binascii
 
+from db.global_ids import encode as encode  # re-exported: the API's one encoder
 from graph.errors import BadUserInput
 
 MAX_KEY = 2**63 - 1
-
-
-def encode(type_name: str, key: int) -> str:
-    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
 
 
 def decode(global_id: str) -> tuple[str, int]:

@@ -22,6 +22,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.engine import create_engine, session_factory
+from db.global_ids import encode as global_id
 from db.jobs import jobs_by_ids
 from db.models import outbox
 from db.reports import start_product_report
@@ -40,7 +41,6 @@ from workers.dispatch import LocalDispatcher
 from workers.runtime import Runtime
 from workers.tasks import views as view_tasks
 from workers.tasks.export import HEADER, catalog_export, file_name
-from workers.tasks.report import global_id
 
 EXPORT = """mutation($filter: ProductFilter) { catalogExport(filter: $filter) {
   job { id status kind } userErrors { field code message } } }"""

@@ -4,20 +4,15 @@ The body is built from the change row alone, so every retry of one event sends t
 under the same event id, and a receiver can dedupe on `X-Gateway-Event-Id`.
 """
 
-import base64
 import hashlib
 import hmac
 from datetime import UTC
 
 import orjson
 
+from db.global_ids import encode as global_id
 from db.rows import ChangeRow
-from db.writes.unit import EVENT_NAMES
-
-
-def global_id(type_name: str, key: int) -> str:
-    """The API's Relay id (graph.ids.encode); workers never import graph, so it is repeated."""
-    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
+from db.writes import unit
 
 
 def event_id(change_id: int) -> str:
@@ -25,8 +20,7 @@ def event_id(change_id: int) -> str:
 
 
 def event_name(change: ChangeRow) -> str:
-    entity = EVENT_NAMES.get(change.entity_type, change.entity_type.lower())
-    return f"{entity}.{change.kind.lower()}"
+    return unit.event_name(change.entity_type, change.kind)
 
 
 def body(change: ChangeRow) -> bytes:

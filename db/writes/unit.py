@@ -33,8 +33,7 @@ class ChangeRecord:
 
     @property
     def event(self) -> str:
-        """The webhook event name, such as `product.updated`."""
-        return f"{EVENT_NAMES.get(self.entity_type, self.entity_type.lower())}.{self.kind.lower()}"
+        return event_name(self.entity_type, self.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +41,11 @@ class OutboxRecord:
     task: str
     args: dict[str, Any]
     idempotency_key: str
+
+
+def event_name(entity_type: str, kind: str) -> str:
+    """The webhook event name of a change, such as `product.updated`."""
+    return f"{EVENT_NAMES.get(entity_type, entity_type.lower())}.{kind.lower()}"
 
 
 EVENT_NAMES = {

@@ -11,7 +11,7 @@ from db.cache import keys as ck
 from db.cache.aside import Cache, no_generation
 from db.queries.categories import categories_with_ancestors, children_by_parent_ids
 from db.rows import CategoryRow
-from graph.loaders.base import SessionLoader
+from graph.loaders.base import SessionLoader, known_only
 from graph.loaders.products import encode_id
 
 CATEGORY = codec.decoder(CategoryRow)
@@ -69,17 +69,13 @@ class CategoryByIdLoader(SessionLoader[int, CategoryRow | None]):
                 list(known),
                 key=ck.category,
                 generation=ck.tree_generation,
-                load=lambda ids: _given(known, ids),
+                load=lambda ids: known_only(known, ids),
                 decode=CATEGORY,
             )
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[CategoryRow | None]:
         found = await self.with_ancestors(keys)
         return [found.get(key) for key in keys]
-
-
-async def _given(known: dict[int, CategoryRow], ids: list[int]) -> dict[int, CategoryRow]:
-    return {key: known[key] for key in ids if key in known}
 
 
 class CategoryBySlugLoader(SessionLoader[str, CategoryRow | None]):

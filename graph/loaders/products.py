@@ -21,7 +21,7 @@ from db.queries.products import (
     products_by_slugs,
 )
 from db.rows import ProductRow
-from graph.loaders.base import SessionLoader
+from graph.loaders.base import SessionLoader, known_only
 
 PRODUCT = codec.decoder(ProductRow)
 
@@ -51,13 +51,9 @@ class ProductByIdLoader(SessionLoader[int, ProductRow | None]):
                 list(known),
                 key=ck.product,
                 generation=ck.product_generation,
-                load=lambda ids: _given(known, ids),
+                load=lambda ids: known_only(known, ids),
                 decode=PRODUCT,
             )
-
-
-async def _given(known: dict[int, Any], ids: list[int]) -> dict[int, Any]:
-    return {key: known[key] for key in ids if key in known}
 
 
 class ProductBySlugLoader(SessionLoader[str, ProductRow | None]):

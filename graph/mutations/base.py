@@ -1,7 +1,7 @@
 """Runs one write in its own transaction and turns refusals into user errors."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from db.rows import ProductRow
 from db.writes.errors import WriteError
@@ -33,7 +33,3 @@ async def product(context: Context, product_id: int | None) -> Product | None:
         return None
     row: ProductRow | None = await context.loaders.product_by_id.load(product_id)
     return None if row is None else Product.from_row(row)
-
-
-def unset_to(value: Any, default: Any) -> Any:
-    return default if value is None else value

@@ -3,9 +3,9 @@
 Ids in the result are the API's global ids, so a client can pass them straight to `node(id:)`.
 """
 
-import base64
 from typing import Any
 
+from db.global_ids import encode as global_id
 from db.queries.products import products_by_ids
 from db.queries.variants import variants_by_product_ids
 from db.reports import price_changes
@@ -13,11 +13,6 @@ from db.rows import JobRow
 from db.views import view_counts_by_product_ids
 from workers.errors import PermanentError
 from workers.runtime import Runtime
-
-
-def global_id(type_name: str, key: int) -> str:
-    """graph.ids.encode, which workers may not import; a test keeps the two the same."""
-    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
 
 
 async def product_report(runtime: Runtime, job: JobRow) -> dict[str, Any]:
