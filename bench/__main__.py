@@ -14,6 +14,7 @@ import httpx
 from bench import load, report
 from bench.client import GraphQLClient, QueryFailed
 from bench.cpu import CpuProbe, no_cpu, process_cpu
+from bench.fanout import fanout
 from bench.options import ROOT, Options, parse
 from bench.server import ServerError, own_server
 from bench.workloads import documents, prepare
@@ -115,7 +116,21 @@ def _terminate(signum: int, _: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
+def bench_fanout(options: Options, subscribers: int) -> list[str]:
+    document = (options.workloads_dir / "S1-product-changed.graphql").read_text()
+
+    def run(url: str, cpu: CpuProbe) -> list[str]:
+        return run_async(fanout(url, document, subscribers, options.rate, options.duration, cpu))
+
+    if options.url is not None:
+        return run(graphql_url(options.url), no_cpu)
+    with own_server(options.products, options.server_log, options.cold) as server:
+        return run(server.url, process_cpu(server.pid))
+
+
 def bench(options: Options) -> list[str]:
+    if options.subscribers is not None:
+        return bench_fanout(options, options.subscribers)
     # Read before any server starts, so a wrong directory fails fast.
     docs = documents(options.workloads_dir, options.workloads)
     w2 = documents(options.workloads_dir, ("W2",))["W2"]

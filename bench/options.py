@@ -22,6 +22,8 @@ class Options:
     seed: int
     server_log: Path | None
     cold: bool
+    subscribers: int | None = None
+    rate: float = 50.0
 
 
 def _workloads(value: str) -> tuple[str, ...]:
@@ -71,6 +73,14 @@ def parser() -> argparse.ArgumentParser:
     cache.add_argument(
         "--cold", dest="cold", action="store_true", help="the started server runs without cache"
     )
+    p.add_argument(
+        "--subscribers",
+        type=_positive_int,
+        help="subscription fan-out mode: this many S1 subscribers instead of the query workloads",
+    )
+    p.add_argument(
+        "--rate", type=_seconds, default=50.0, help="fan-out mode: product changes per second"
+    )
     p.add_argument("--server-log", type=Path, help="keep the started server's output here")
     return p
 
@@ -79,6 +89,8 @@ def parse(argv: Sequence[str] | None = None) -> Options:
     args = parser().parse_args(argv)
     if args.duration <= 0:
         parser().error("--duration must be positive")
+    if args.rate <= 0:
+        parser().error("--rate must be positive")
     return Options(
         url=args.url,
         workloads=args.workloads,
@@ -90,4 +102,6 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         seed=args.seed,
         server_log=args.server_log,
         cold=args.cold,
+        subscribers=args.subscribers,
+        rate=args.rate,
     )

@@ -5,13 +5,16 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache.aside import Cache
 from db.cache.setup import invalidator
 from db.engine import create_engine, session_factory
+from graph.context import Loaders
 from graph.executor import Executor
 from graph.exports import download_export
 from graph.graphiql import mount_static
@@ -20,10 +23,15 @@ from graph.http import graphql_endpoint
 from graph.schema import build_schema
 from graph.settings import Settings
 from graph.state import GatewayState
+from graph.subscriptions.hub import EventHub
+from graph.viewer import Viewer
+from graph.ws import graphql_ws_endpoint
 from workers.app import create_celery
 from workers.dispatch import CeleryDispatcher, Dispatcher, LocalDispatcher
 from workers.events import EventStream, MemoryEventStream, RedisEventStream
 from workers.relay import Relay
+
+READ_BLOCK_SECONDS = 1.0
 
 
 def tune_garbage_collector() -> None:
@@ -48,10 +56,22 @@ def build_event_stream(settings: Settings) -> tuple[EventStream, Redis | None]:
         return MemoryEventStream(), None
     client = Redis.from_url(
         settings.redis_url,
-        socket_timeout=settings.broker_timeout_seconds,
+        # The hub's reader blocks in XREAD for up to READ_BLOCK_SECONDS.
+        socket_timeout=READ_BLOCK_SECONDS + settings.broker_timeout_seconds,
         socket_connect_timeout=settings.broker_timeout_seconds,
     )
     return RedisEventStream(client), client
+
+
+def build_hub(
+    settings: Settings, events: EventStream, sessions: async_sessionmaker[Any]
+) -> EventHub:
+    """Events resolve their objects through loaders without the cache (see subscriptions)."""
+
+    def make_loaders(viewer: Viewer) -> Loaders:
+        return Loaders(sessions, viewer, None)
+
+    return EventHub(events, make_loaders, settings.subscription_queue_size)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,6 +85,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dispatcher = build_dispatcher(settings, cache)
         events, events_client = build_event_stream(settings)
         relay = Relay(sessions, dispatcher, settings, events)
+        if isinstance(dispatcher, LocalDispatcher):
+            loop = asyncio.get_running_loop()
+
+            def wake_relay() -> None:
+                loop.call_soon_threadsafe(relay.wake)
+
+            dispatcher.on_commit = wake_relay
+        hub = build_hub(settings, events, sessions)
         app.state.gateway = GatewayState(
             settings=settings,
             engine=engine,
@@ -72,15 +100,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             executor=Executor(build_schema(), settings.document_cache_size),
             relay=relay,
             cache=cache,
+            events=hub,
         )
         relaying = asyncio.create_task(relay.run(), name="outbox-relay")
+        reading = asyncio.create_task(hub.run(READ_BLOCK_SECONDS), name="event-hub")
         tune_garbage_collector()
         try:
             yield
         finally:
-            relaying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relaying
+            for task in (relaying, reading):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             dispatcher.close()
             if cache is not None:
                 await cache.close()
@@ -96,6 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.add_route("/graphql", graphql_endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    app.router.add_websocket_route("/graphql", graphql_ws_endpoint)
     app.add_route("/healthz", healthz, methods=["GET"])
     app.add_route("/readyz", readyz, methods=["GET"])
     app.add_route("/exports/{name}", download_export, methods=["GET"])

@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         workers=args.workers or settings.workers,
         loop="uvloop",
         http="httptools",
+        ws_max_size=settings.max_body_bytes,
         access_log=False,
         log_level="info",
     )

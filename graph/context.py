@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -35,6 +35,9 @@ from graph.loaders.webhooks import DeliveriesByWebhookIdLoader, WebhookByIdLoade
 from graph.settings import Settings
 from graph.viewer import Viewer
 from workers.dispatch import Dispatcher
+
+if TYPE_CHECKING:
+    from graph.subscriptions.hub import EventHub
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,8 @@ class Context:
     wake_relay: Callable[[], None] = _nothing
     dispatcher: Dispatcher | None = None
     store: Cache | None = None
+    # The process's event hub; set for operations that arrive over a WebSocket.
+    events: "EventHub | None" = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

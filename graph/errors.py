@@ -3,7 +3,9 @@
     GatewayError                  expected; its code and message reach the client
      ├── BadUserInput             BAD_USER_INPUT: arguments, ids, cursors, caps
      ├── Unauthenticated          UNAUTHENTICATED
-     └── Forbidden                FORBIDDEN
+     ├── Forbidden                FORBIDDEN
+     ├── TooManySubscriptions     TOO_MANY_SUBSCRIPTIONS: the per-connection limit
+     └── SubscriberTooSlow        SUBSCRIBER_TOO_SLOW: its event queue overflowed
     anything else                 masked as INTERNAL_SERVER_ERROR and logged
 
 Parse and validation failures are found before execution and get GRAPHQL_PARSE_FAILED and
@@ -20,6 +22,8 @@ class ErrorCode(StrEnum):
     GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
     GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+    TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
+    SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
 
 
 class GatewayError(Exception):
@@ -36,3 +40,11 @@ class Unauthenticated(GatewayError):
 
 class Forbidden(GatewayError):
     code = ErrorCode.FORBIDDEN
+
+
+class TooManySubscriptions(GatewayError):
+    code = ErrorCode.TOO_MANY_SUBSCRIPTIONS
+
+
+class SubscriberTooSlow(GatewayError):
+    code = ErrorCode.SUBSCRIBER_TOO_SLOW

@@ -6,8 +6,9 @@ so a cached document skips parsing and validation entirely (most of a small quer
 
 import logging
 from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import (
@@ -20,6 +21,7 @@ from graphql import (
     execute,
     get_operation_ast,
     parse,
+    subscribe,
     validate,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -102,6 +104,10 @@ class Executor:
         return get_operation_ast(document, name)
 
     @staticmethod
+    def is_subscription(operation: OperationDefinitionNode | None) -> bool:
+        return operation is not None and operation.operation is OperationType.SUBSCRIPTION
+
+    @staticmethod
     def is_query(operation: OperationDefinitionNode | None) -> bool:
         return operation is not None and operation.operation is OperationType.QUERY
 
@@ -114,8 +120,20 @@ class Executor:
         context: Any,
     ) -> tuple[Any, list[dict[str, Any]], bool]:
         """The data, the formatted errors, and whether execution started at all."""
-        result: ExecutionResult = await await_maybe(
-            execute(
+        result = await self._run(execute, document, variables, operation_name, context)
+        return self._formatted(cast(ExecutionResult, result))
+
+    async def _run(
+        self,
+        run: Any,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+    ) -> Any:
+        """graphql-core's `execute` or `subscribe`, with Strawberry's execution context."""
+        return await await_maybe(
+            run(
                 self.schema,
                 document,
                 context_value=context,
@@ -124,6 +142,9 @@ class Executor:
                 executor_class=StrawberryGraphQLCoreExecutionContext,
             )
         )
+
+    @staticmethod
+    def _formatted(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]], bool]:
         raised = result.errors or []
         started = result.data is not None or any(e.path is not None for e in raised)
         if not started:
@@ -131,3 +152,28 @@ class Executor:
             code = ErrorCode.BAD_USER_INPUT
             return None, [error_dict(e.message, code, e) for e in raised], False
         return result.data, [format_execution_error(e) for e in raised], True
+
+    async def subscribe(
+        self,
+        document: DocumentNode,
+        *,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+    ) -> AsyncGenerator[tuple[Any, list[dict[str, Any]]], None] | list[dict[str, Any]]:
+        """The stream of (data, formatted errors) per event, or the errors that refused it."""
+        result = await self._run(subscribe, document, variables, operation_name, context)
+        if isinstance(result, ExecutionResult):
+            return self._formatted(result)[1]
+        return self._results(cast(AsyncIterator[ExecutionResult], result))
+
+    async def _results(
+        self, results: AsyncIterator[ExecutionResult]
+    ) -> AsyncGenerator[tuple[Any, list[dict[str, Any]]], None]:
+        try:
+            async for result in results:
+                yield result.data, [format_execution_error(e) for e in result.errors or []]
+        finally:
+            aclose = getattr(results, "aclose", None)
+            if aclose is not None:
+                await aclose()

@@ -39,9 +39,21 @@ def _cache(state: GatewayState) -> dict[str, object]:
     return {"state": "degraded" if stats["breakerOpen"] else "up", "backend": backend, **stats}
 
 
+def _subscriptions(state: GatewayState) -> dict[str, object]:
+    """This process's event hub: where its reader is in the stream, and its subscribers."""
+    if state.events is None:
+        return {"state": "disabled"}
+    backend = "redis" if state.settings.redis_url else "memory"
+    return {"state": "up", "backend": backend, **state.events.stats()}
+
+
 async def readyz(request: Request) -> JSONResponse:
     state: GatewayState = request.app.state.gateway
-    dependencies = {"database": await _database(state), "cache": _cache(state)}
+    dependencies = {
+        "database": await _database(state),
+        "cache": _cache(state),
+        "subscriptions": _subscriptions(state),
+    }
     ready = dependencies["database"]["state"] == "up"
     body = {"status": "ready" if ready else "unavailable", "dependencies": dependencies}
     return JSONResponse(body, status_code=200 if ready else 503)

@@ -13,7 +13,6 @@ from starlette.responses import Response
 from db import stats
 from graph import media
 from graph.auth import viewer_from_header
-from graph.context import Context
 from graph.errors import ErrorCode, Unauthenticated
 from graph.executor import error_dict
 from graph.graphiql import graphiql_response
@@ -120,6 +119,12 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
             raise RequestError(
                 405, "Only queries may be sent with GET; use POST.", {"Allow": "POST"}
             )
+    if prepared.valid and executor.is_subscription(
+        executor.operation(prepared.document, operation_name)  # type: ignore[arg-type]
+    ):
+        raise RequestError(
+            400, "Subscriptions need a WebSocket: graphql-transport-ws on this same path."
+        )
     if document is None or not prepared.valid:
         return _respond({"errors": prepared.errors}, 400 if strict else 200, response_type)
     try:
@@ -129,14 +134,7 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
         challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         return _respond(refused, 401, response_type, challenge)
     counter = stats.start_counting() if state.settings.expose_sql_count else None
-    context = Context(
-        state.settings,
-        state.sessions,
-        viewer,
-        state.relay.wake,
-        state.relay.dispatcher,
-        state.cache,
-    )
+    context = state.context(viewer)
     data, errors, started = await executor.execute(
         document, variables=variables, operation_name=operation_name, context=context
     )

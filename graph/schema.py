@@ -12,6 +12,7 @@ from graph import connections, ids, lookups, nodes
 from graph.context import Context
 from graph.mutation import Mutation
 from graph.permissions import IsAdmin, IsEditor
+from graph.subscription import Subscription
 from graph.types.category import Category, CategoryConnection, category_connection
 from graph.types.change import ChangeConnection
 from graph.types.image import ProductImage
@@ -163,6 +164,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Product, ProductVariant, ProductImage, Category, Job],
         config=StrawberryConfig(scalar_map=SCALARS),
     )

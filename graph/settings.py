@@ -23,6 +23,13 @@ class Settings(WorkerSettings):
     default_page_size: int = 20
     max_body_bytes: int = 4_000_000
     document_cache_size: int = 1_000
+    # Events a subscriber may fall behind by before it is closed (SUBSCRIBER_TOO_SLOW).
+    subscription_queue_size: int = 1_000
+    ws_max_subscriptions: int = 100
+    # A WebSocket that sends no connection_init within this is closed with 4408.
+    ws_init_timeout_seconds: float = 5.0
+    # The server pings each WebSocket this often, so proxies keep idle ones open.
+    ws_keepalive_seconds: float = 15.0
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Self:

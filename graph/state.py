@@ -6,8 +6,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from db.cache.aside import Cache
+from graph.context import Context
 from graph.executor import Executor
 from graph.settings import Settings
+from graph.subscriptions.hub import EventHub
+from graph.viewer import Viewer
 from workers.relay import Relay
 
 
@@ -19,3 +22,16 @@ class GatewayState:
     executor: Executor
     relay: Relay
     cache: Cache | None = None
+    events: EventHub | None = None
+
+    def context(self, viewer: Viewer, *, socket: bool = False) -> Context:
+        """One operation's context; subscriptions (over a socket only) get the event hub."""
+        return Context(
+            self.settings,
+            self.sessions,
+            viewer,
+            self.relay.wake,
+            self.relay.dispatcher,
+            self.cache,
+            self.events if socket else None,
+        )

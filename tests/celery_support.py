@@ -35,6 +35,17 @@ def wait_for(predicate: object, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def stop_group(process: "subprocess.Popen[bytes]", grace: float = 10) -> None:
+    """SIGTERM to the process group, SIGKILL if it has not ended within `grace` seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
 class Worker:
     """`gateway worker` in its own process group, so a test can kill its pool children."""
 
@@ -58,13 +69,7 @@ class Worker:
         return [int(pid) for pid in out.split()]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(5)
+        stop_group(self.process)
         self.output.close()
 
 

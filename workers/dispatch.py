@@ -4,6 +4,7 @@ import asyncio
 import logging
 import random
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from celery import Celery
@@ -42,9 +43,16 @@ class LocalDispatcher:
     """Runs tasks one at a time in a thread with its own loop and engine, off the gateway's loop,
     with the same task code and the same retry policy as a Celery worker."""
 
-    def __init__(self, settings: WorkerSettings, cache: Cache | None = None) -> None:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        cache: Cache | None = None,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_commit` is called from this dispatcher's thread after each commit of a task."""
         self.settings = settings
         self.cache = cache
+        self.on_commit = on_commit
         self.runtime: Runtime | None = None
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="local-jobs", daemon=True)
@@ -52,11 +60,15 @@ class LocalDispatcher:
         self.ready.wait()
 
     def _serve(self) -> None:
-        self.runtime = build_runtime(self.settings, self.cache)
+        self.runtime = build_runtime(self.settings, self.cache, self._committed)
         asyncio.set_event_loop(self.runtime.loop)
         self.ready.set()
         self.runtime.loop.run_forever()
         self.runtime.close()
+
+    async def _committed(self) -> None:
+        if self.on_commit is not None:
+            self.on_commit()
 
     async def send(self, task: str, args: dict[str, Any], key: str) -> None:
         assert self.runtime is not None

@@ -1,20 +1,28 @@
 """The event stream: committed change rows, in commit order, for subscribers on every instance.
 
 The stream entry id is the change's sequence (`<sequence>-0`), so it doubles as the
-subscription cursor, and Redis itself refuses an id at or below the last one: relays that race
-to publish the same changes append each exactly once, in order.
+subscription cursor, and Redis itself refuses an id at or below the last one: publishers that
+race to append the same changes append each exactly once, in order. A publisher appends only
+rows it read in one snapshot after the stream's last id, and sequences are taken in commit
+order (db.writes.unit), so no publisher can skip a change another has not appended yet.
 """
 
+import asyncio
 import collections
+import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from db.queries.changes import changes_after, latest_change_id
 from db.rows import ChangeRow
 
+log = logging.getLogger(__name__)
 STREAM = "gw:v1:changes"
 DEFAULT_MAX_LENGTH = 100_000
 
@@ -35,11 +43,54 @@ def payload(row: ChangeRow) -> bytes:
     )
 
 
+def decode(data: bytes) -> ChangeRow:
+    fields = orjson.loads(data)
+    return ChangeRow(
+        id=fields["sequence"],
+        entity_type=fields["entityType"],
+        entity_id=fields["entityId"],
+        kind=fields["kind"],
+        changed_fields=fields["changedFields"],
+        category_ids=fields["categoryIds"],
+        actor=fields["actor"],
+        occurred_at=datetime.fromisoformat(fields["occurredAt"]),
+        values=fields["values"],
+    )
+
+
 class EventStream(Protocol):
+    max_length: int
+
     async def last_sequence(self) -> int: ...
+
+    async def oldest_sequence(self) -> int | None:
+        """The first change the stream still holds; None if it is empty."""
 
     async def publish(self, rows: Sequence[ChangeRow]) -> int:
         """Append the rows not yet in the stream; returns how many were appended."""
+
+    async def read(self, after: int, count: int, block_seconds: float = 0) -> list[ChangeRow]:
+        """Up to `count` changes above `after`, oldest first; waits up to `block_seconds` for
+        the first one when there are none yet."""
+
+
+async def publish_committed(
+    sessions: async_sessionmaker[Any], events: EventStream, batch_size: int
+) -> int:
+    """Append committed change rows the stream does not hold yet; returns how many."""
+    after = await events.last_sequence()
+    async with sessions() as session:
+        if after == 0:
+            # A new (or lost) stream: start with the newest changes it could hold, not with
+            # the whole history; resuming subscribers read older ones from the table.
+            after = max(0, await latest_change_id(session=session) - events.max_length)
+        rows = await changes_after(session=session, after=after, limit=batch_size)
+    return await events.publish(rows)
+
+
+def _sequence(entry_id: Any) -> int:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+    return int(text.split("-")[0])
 
 
 class RedisEventStream:
@@ -48,39 +99,63 @@ class RedisEventStream:
         self.max_length = max_length
 
     async def last_sequence(self) -> int:
-        newest = await self.client.xrevrange(STREAM, count=1)
-        if not newest or newest[0][0] is None:
+        """The last id ever appended, even if trimming has emptied the stream since."""
+        try:
+            info: Any = await self.client.xinfo_stream(STREAM)
+        except ResponseError as error:
+            if "no such key" not in str(error):
+                raise
             return 0
-        entry_id: Any = newest[0][0]
-        return int((entry_id.decode() if isinstance(entry_id, bytes) else entry_id).split("-")[0])
+        return _sequence(info["last-generated-id"])
+
+    async def oldest_sequence(self) -> int | None:
+        oldest = await self.client.xrange(STREAM, count=1)
+        return _sequence(oldest[0][0]) if oldest else None
 
     async def publish(self, rows: Sequence[ChangeRow]) -> int:
-        appended = 0
+        if not rows:
+            return 0
+        # One round trip; Redis runs the XADDs in order and answers each on its own.
+        pipeline = self.client.pipeline(transaction=False)
         for row in rows:
-            try:
-                await self.client.xadd(
-                    STREAM,
-                    {"change": payload(row)},
-                    id=f"{row.id}-0",
-                    maxlen=self.max_length,
-                    approximate=True,
-                )
-            except ResponseError as error:
-                if "equal or smaller" not in str(error):
-                    raise
-                continue  # another relay appended it first
+            pipeline.xadd(
+                STREAM,
+                {"change": payload(row)},
+                id=f"{row.id}-0",
+                maxlen=self.max_length,
+                approximate=True,
+            )
+        appended = 0
+        for answer in await pipeline.execute(raise_on_error=False):
+            if isinstance(answer, ResponseError):
+                if "equal or smaller" not in str(answer):
+                    raise answer
+                continue  # another publisher appended it first
             appended += 1
         return appended
+
+    async def read(self, after: int, count: int, block_seconds: float = 0) -> list[ChangeRow]:
+        block = int(block_seconds * 1000) or None
+        found: Any = await self.client.xread({STREAM: f"{after}-0"}, count=count, block=block)
+        if not found:
+            return []
+        _, entries = found[0]
+        return [decode(fields[b"change"]) for _, fields in entries]
 
 
 class MemoryEventStream:
     """The embedded default: the same interface inside one process, bounded the same way."""
 
     def __init__(self, max_length: int = DEFAULT_MAX_LENGTH) -> None:
+        self.max_length = max_length
         self.entries: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=max_length)
+        self._appended = asyncio.Event()
 
     async def last_sequence(self) -> int:
         return self.entries[-1][0] if self.entries else 0
+
+    async def oldest_sequence(self) -> int | None:
+        return self.entries[0][0] if self.entries else None
 
     async def publish(self, rows: Sequence[ChangeRow]) -> int:
         appended = 0
@@ -88,4 +163,27 @@ class MemoryEventStream:
             if row.id > await self.last_sequence():
                 self.entries.append((row.id, payload(row)))
                 appended += 1
+        if appended:
+            self._appended.set()
+            self._appended = asyncio.Event()
         return appended
+
+    def _after(self, after: int, count: int) -> list[ChangeRow]:
+        newer: list[bytes] = []
+        for sequence, data in reversed(self.entries):
+            if sequence <= after:
+                break
+            newer.append(data)
+        return [decode(data) for data in reversed(newer[-count:])]
+
+    async def read(self, after: int, count: int, block_seconds: float = 0) -> list[ChangeRow]:
+        found = self._after(after, count)
+        if found or block_seconds <= 0:
+            return found
+        appended = self._appended
+        try:
+            async with asyncio.timeout(block_seconds):
+                await appended.wait()
+        except TimeoutError:
+            return []
+        return self._after(after, count)

@@ -14,10 +14,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db import outbox
 from db.models import utcnow
-from db.queries.changes import changes_after
 from db.writes.unit import writer_lock
 from workers.dispatch import Dispatcher
-from workers.events import EventStream
+from workers.events import EventStream, publish_committed
 from workers.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -78,12 +77,7 @@ class Relay:
         """Append committed change rows the event stream does not hold yet; returns how many."""
         if self.events is None:
             return 0
-        after = await self.events.last_sequence()
-        async with self.sessions() as session:
-            rows = await changes_after(
-                session=session, after=after, limit=self.settings.relay_batch_size
-            )
-        return await self.events.publish(rows)
+        return await publish_committed(self.sessions, self.events, self.settings.relay_batch_size)
 
     async def run(self) -> None:
         while True:

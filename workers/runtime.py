@@ -1,7 +1,8 @@
 """What tasks run with: one event loop, one engine and one Redis client per worker process."""
 
 import asyncio
-from collections.abc import Callable, Coroutine
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -10,11 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from db.cache.aside import Cache
 from db.cache.setup import invalidator
-from db.engine import create_engine, session_factory
+from db.engine import AfterCommit, create_engine, session_factory
+from workers.events import RedisEventStream, publish_committed
 from workers.pending import LocalViews
 from workers.settings import WorkerSettings
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Runs after each commit of this process, once the cache is invalidated.
+OnCommit = Callable[[], Awaitable[None]]
 # Sends a task to run `delay` seconds from now: (delay, task name, args).
 Schedule = Callable[[float, str, dict[str, Any]], None]
 
@@ -48,9 +53,26 @@ class Runtime:
         self.loop.close()
 
 
-def build_runtime(settings: WorkerSettings, cache: Cache | None = None) -> Runtime:
+def _after_commit(cache: Cache | None, on_commit: OnCommit | None) -> AfterCommit | None:
+    invalidate = invalidator(cache)
+    if on_commit is None:
+        return invalidate
+
+    async def after_commit(records: Sequence[Any]) -> None:
+        if invalidate is not None:
+            await invalidate(records)
+        await on_commit()
+
+    return after_commit
+
+
+def build_runtime(
+    settings: WorkerSettings, cache: Cache | None = None, on_commit: OnCommit | None = None
+) -> Runtime:
     """`cache`: the gateway's own, when tasks run inside it; otherwise a worker invalidates the
-    shared Redis cache (and has nothing to invalidate without one)."""
+    shared Redis cache (and has nothing to invalidate without one). `on_commit`: what tells
+    subscribers; by default a worker with Redis appends its own commits to the event stream,
+    so they reach subscribers in milliseconds rather than at a relay's next poll."""
     owns_cache = cache is None and bool(settings.redis_url)
     if owns_cache:
         cache = settings.build_cache()
@@ -63,5 +85,16 @@ def build_runtime(settings: WorkerSettings, cache: Cache | None = None) -> Runti
             socket_timeout=settings.broker_timeout_seconds,
             socket_connect_timeout=settings.broker_timeout_seconds,
         )
-    sessions = session_factory(engine, invalidator(cache))
+    if on_commit is None and redis is not None:
+        stream = RedisEventStream(redis)
+
+        async def publish() -> None:
+            try:
+                while await publish_committed(sessions, stream, settings.relay_batch_size):
+                    pass
+            except Exception as error:  # the gateways' relays append them at their next poll
+                log.warning("changes not appended to the event stream: %r", error)
+
+        on_commit = publish
+    sessions = session_factory(engine, _after_commit(cache, on_commit))
     return Runtime(settings, loop, engine, sessions, redis, cache=cache, owns_cache=owns_cache)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,3 +47,22 @@ async def changes_after(*, session: AsyncSession, after: int, limit: int) -> lis
     """Committed changes with a sequence above `after`, oldest first."""
     stmt = select(*COLUMNS).where(changes.c.id > after).order_by(changes.c.id).limit(limit)
     return [to_row(row) for row in await session.execute(stmt)]
+
+
+async def latest_change_id(*, session: AsyncSession) -> int:
+    """The sequence of the newest committed change; 0 for an empty log."""
+    return int((await session.execute(select(func.max(changes.c.id)))).scalar_one() or 0)
+
+
+async def latest_change_of(
+    *, session: AsyncSession, entity_type: str, entity_id: int
+) -> ChangeRow | None:
+    """The newest change of one entity (ix_changes_entity answers it from the index)."""
+    stmt = (
+        select(*COLUMNS)
+        .where(changes.c.entity_type == entity_type, changes.c.entity_id == entity_id)
+        .order_by(changes.c.id.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else to_row(row)

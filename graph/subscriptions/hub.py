@@ -1,0 +1,153 @@
+"""The hub: ONE reader of the event stream per process, and a bounded queue per subscriber.
+
+The reader never waits for a subscriber: it offers each event to every matching queue without
+blocking. A queue that is full means its subscriber fell behind; the hub drops its queue,
+unregisters it and tells it why, so one slow client costs a bounded amount of memory and never
+delays the others.
+"""
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from db.rows import ChangeRow
+from graph.errors import SubscriberTooSlow
+from graph.viewer import Viewer
+from workers.events import EventStream
+
+log = logging.getLogger(__name__)
+READ_COUNT = 500
+MAX_BACKOFF_SECONDS = 5.0
+
+Matcher = Callable[[ChangeRow], bool]
+# Builds the loaders that one batch of events shares, per viewer scope.
+LoadersFactory = Callable[[Viewer], Any]
+
+
+@dataclass(slots=True)
+class Batch:
+    """Events read together: their subscribers on this process share one set of loaders per
+    viewer scope, so the SQL an event costs does not grow with the number of subscribers."""
+
+    make_loaders: LoadersFactory
+    loaders: dict[bool, Any] = field(default_factory=dict)
+
+    def loaders_for(self, viewer: Viewer) -> Any:
+        found = self.loaders.get(viewer.is_staff)
+        if found is None:
+            found = self.loaders[viewer.is_staff] = self.make_loaders(viewer)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    row: ChangeRow
+    batch: Batch
+
+
+class _Overflowed:
+    """Put in a queue in place of the events it could not hold."""
+
+
+OVERFLOWED = _Overflowed()
+
+
+class Subscriber:
+    def __init__(self, entity_type: str, matches: Matcher, queue_size: int) -> None:
+        self.entity_type = entity_type
+        self.matches = matches
+        self.queue: asyncio.Queue[Delivery | _Overflowed] = asyncio.Queue(queue_size)
+        self.overflowed = False
+
+    def offer(self, delivery: Delivery) -> bool:
+        """False when the queue is full: the caller then closes this subscriber."""
+        try:
+            self.queue.put_nowait(delivery)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+    def overflow(self) -> None:
+        self.overflowed = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(OVERFLOWED)
+
+    async def next(self) -> Delivery:
+        item = await self.queue.get()
+        if isinstance(item, _Overflowed):
+            raise SubscriberTooSlow(
+                "This subscription fell too far behind the events and was closed; "
+                "subscribe again with `after:` the last cursor you received."
+            )
+        return item
+
+
+class EventHub:
+    def __init__(
+        self, stream: EventStream, make_loaders: LoadersFactory, queue_size: int = 1_000
+    ) -> None:
+        self.stream = stream
+        self.make_loaders = make_loaders
+        self.queue_size = queue_size
+        self.position = 0
+        self.subscribers: dict[str, set[Subscriber]] = {}
+        self.delivered = 0
+        self.overflows = 0
+        self.started = asyncio.Event()
+
+    def subscribe(self, entity_type: str, matches: Matcher) -> Subscriber:
+        subscriber = Subscriber(entity_type, matches, self.queue_size)
+        self.subscribers.setdefault(entity_type, set()).add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.get(subscriber.entity_type, set()).discard(subscriber)
+
+    def stats(self) -> dict[str, int]:
+        subscribers = [s for group in self.subscribers.values() for s in group]
+        return {
+            "position": self.position,
+            "subscribers": len(subscribers),
+            "queued": sum(s.queue.qsize() for s in subscribers),
+            "delivered": self.delivered,
+            "overflows": self.overflows,
+        }
+
+    def dispatch(self, rows: list[ChangeRow]) -> None:
+        batch = Batch(self.make_loaders)
+        for row in rows:
+            delivery = Delivery(row, batch)
+            for subscriber in tuple(self.subscribers.get(row.entity_type, ())):
+                if not subscriber.matches(row):
+                    continue
+                if subscriber.offer(delivery):
+                    self.delivered += 1
+                    continue
+                self.overflows += 1
+                self.unsubscribe(subscriber)
+                subscriber.overflow()
+        self.position = max(self.position, rows[-1].id)
+
+    async def run(self, block_seconds: float = 1.0) -> None:
+        """Follow the stream from its end (earlier changes are replayed per subscriber)."""
+        failures = 0
+        while True:
+            try:
+                if not self.started.is_set():
+                    self.position = await self.stream.last_sequence()
+                    self.started.set()
+                rows = await self.stream.read(self.position, READ_COUNT, block_seconds)
+            except Exception as error:
+                failures += 1
+                if failures == 1:
+                    log.warning("the event stream is unavailable, retrying: %r", error)
+                await asyncio.sleep(min(0.1 * 2**failures, MAX_BACKOFF_SECONDS))
+                continue
+            if failures:
+                log.warning("the event stream is back after %d failed reads", failures)
+                failures = 0
+            if rows:
+                self.dispatch(rows)

@@ -1,0 +1,218 @@
+"""GraphQL over WebSocket: the graphql-transport-ws protocol (enisdenjo/graphql-ws) on /graphql.
+
+Close codes are the protocol's: 4400 bad message, 4401 subscribe before the ack, 4403 bad
+token, 4406 no acceptable subprotocol (the legacy `graphql-ws` one included), 4408 no
+connection_init in time, 4409 a duplicate operation id, 4429 a second connection_init.
+Operation failures are GraphQL errors with a stable `extensions.code` and the connection
+serves on.
+"""
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from graph.auth import viewer_from_header
+from graph.errors import BadUserInput, ErrorCode, GatewayError, Unauthenticated
+from graph.executor import MASKED_MESSAGE, error_dict
+from graph.state import GatewayState
+from graph.viewer import ANONYMOUS, Viewer
+
+log = logging.getLogger(__name__)
+PROTOCOL = "graphql-transport-ws"
+
+
+class Close(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _viewer(state: GatewayState, payload: Any) -> Viewer:
+    """The token as `{"authorization": "Bearer <jwt>"}` (the header's form) or `{"token": ...}`."""
+    if payload is None:
+        return ANONYMOUS
+    if not isinstance(payload, dict):
+        raise Close(4400, "connection_init's payload must be an object")
+    header = payload.get("authorization", payload.get("Authorization"))
+    token = payload.get("token")
+    if header is None and token is not None:
+        header = f"Bearer {token}" if isinstance(token, str) else token
+    if header is not None and not isinstance(header, str):
+        raise Close(4403, "Forbidden: the token must be a string")
+    try:
+        return viewer_from_header(state.settings, header)
+    except Unauthenticated as error:
+        raise Close(4403, f"Forbidden: {error}") from None
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, state: GatewayState) -> None:
+        self.websocket = websocket
+        self.state = state
+        self.viewer: Viewer | None = None
+        self.init_received = False
+        self.operations: dict[str, asyncio.Task[None]] = {}
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.websocket.send_text(orjson.dumps(message).decode())
+
+    async def serve(self) -> None:
+        settings = self.state.settings
+        keepalive = asyncio.create_task(self._keepalive(settings.ws_keepalive_seconds))
+        try:
+            async with asyncio.timeout(settings.ws_init_timeout_seconds) as deadline:
+                while self.viewer is None:
+                    await self._receive()
+                deadline.reschedule(None)
+            while True:
+                await self._receive()
+        except TimeoutError:
+            await self.websocket.close(4408, "Connection initialisation timeout")
+        except Close as close:
+            await self.websocket.close(close.code, close.reason)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            keepalive.cancel()
+            for task in list(self.operations.values()):
+                task.cancel()
+            await asyncio.gather(keepalive, *self.operations.values(), return_exceptions=True)
+
+    async def _keepalive(self, seconds: float) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(seconds)
+                await self.send({"type": "ping"})
+
+    async def _receive(self) -> None:
+        received = await self.websocket.receive()
+        if received["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(received.get("code", 1000))
+        text = received.get("text")
+        if text is None:
+            raise Close(4400, "Invalid message: the protocol speaks text frames")
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise Close(4400, "Invalid message: not JSON") from None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise Close(4400, "Invalid message: an object with a `type` is expected")
+        await self._handle(message["type"], message)
+
+    async def _handle(self, kind: str, message: dict[str, Any]) -> None:
+        if kind == "connection_init":
+            if self.init_received:
+                raise Close(4429, "Too many initialisation requests")
+            self.init_received = True
+            self.viewer = _viewer(self.state, message.get("payload"))
+            await self.send({"type": "connection_ack"})
+        elif kind == "ping":
+            await self.send({"type": "pong"})
+        elif kind == "pong":
+            pass
+        elif kind == "subscribe":
+            self._subscribe(message)
+        elif kind == "complete":
+            task = self.operations.pop(str(message.get("id")), None)
+            if task is not None:
+                task.cancel()
+        else:
+            raise Close(4400, f"Invalid message type {kind[:50]!r}")
+
+    def _subscribe(self, message: dict[str, Any]) -> None:
+        if self.viewer is None:
+            raise Close(4401, "Unauthorized")
+        op_id, payload = message.get("id"), message.get("payload")
+        if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
+            raise Close(4400, "Invalid message: subscribe needs an `id` and a `payload`")
+        if op_id in self.operations:
+            raise Close(4409, f"Subscriber for {op_id[:100]} already exists")
+        if len(self.operations) >= self.state.settings.ws_max_subscriptions:
+            limit = self.state.settings.ws_max_subscriptions
+            text = f"A connection may run at most {limit} operations at once."
+            refused = [error_dict(text, ErrorCode.TOO_MANY_SUBSCRIPTIONS)]
+            task = asyncio.create_task(self._refuse(op_id, refused))
+        else:
+            task = asyncio.create_task(self._operate(op_id, payload, self.viewer))
+        self.operations[op_id] = task
+        task.add_done_callback(lambda done: self._forget(op_id, done))
+
+    def _forget(self, op_id: str, task: asyncio.Task[None]) -> None:
+        if self.operations.get(op_id) is task:
+            del self.operations[op_id]
+
+    async def _refuse(self, op_id: str, errors: list[dict[str, Any]]) -> None:
+        await self.send({"type": "error", "id": op_id, "payload": errors})
+
+    async def _operate(self, op_id: str, payload: dict[str, Any], viewer: Viewer) -> None:
+        try:
+            await self._run(op_id, payload, viewer)
+        except GatewayError as error:
+            await self._refuse(op_id, [error_dict(str(error), error.code)])
+        except (asyncio.CancelledError, WebSocketDisconnect):
+            raise
+        except Exception:
+            log.exception("operation %s failed", op_id[:100])
+            await self._refuse(op_id, [error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)])
+
+    async def _run(self, op_id: str, payload: dict[str, Any], viewer: Viewer) -> None:
+        query, variables, name = (
+            payload.get("query"),
+            payload.get("variables"),
+            payload.get("operationName"),
+        )
+        if not isinstance(query, str) or not query.strip():
+            raise BadUserInput("`query` must be a non-empty string.")
+        if variables is not None and not isinstance(variables, dict):
+            raise BadUserInput("`variables` must be an object.")
+        if name is not None and not isinstance(name, str):
+            raise BadUserInput("`operationName` must be a string.")
+        executor = self.state.executor
+        prepared = executor.prepare(query)
+        if prepared.document is None or not prepared.valid:
+            await self._refuse(op_id, prepared.errors)
+            return
+        context = self.state.context(viewer, socket=True)
+        operation = executor.operation(prepared.document, name)
+        if not executor.is_subscription(operation):
+            data, errors, started = await executor.execute(
+                prepared.document, variables=variables, operation_name=name, context=context
+            )
+            if not started:
+                await self._refuse(op_id, errors)
+                return
+            await self._next(op_id, data, errors)
+            await self.send({"type": "complete", "id": op_id})
+            return
+        stream = await executor.subscribe(
+            prepared.document, variables=variables, operation_name=name, context=context
+        )
+        if isinstance(stream, list):
+            await self._refuse(op_id, stream)
+            return
+        async with contextlib.aclosing(stream):
+            async for data, errors in stream:
+                await self._next(op_id, data, errors)
+        await self.send({"type": "complete", "id": op_id})
+
+    async def _next(self, op_id: str, data: Any, errors: list[dict[str, Any]]) -> None:
+        result: dict[str, Any] = {"data": data}
+        if errors:
+            result["errors"] = errors
+        await self.send({"type": "next", "id": op_id, "payload": result})
+
+
+async def graphql_ws_endpoint(websocket: WebSocket) -> None:
+    state: GatewayState = websocket.app.state.gateway
+    if PROTOCOL not in websocket.scope.get("subprotocols", []):
+        # The legacy subscriptions-transport-ws ("graphql-ws") protocol is not spoken here.
+        await websocket.accept()
+        await websocket.close(4406, "Subprotocol not acceptable")
+        return
+    await websocket.accept(subprotocol=PROTOCOL)
+    await Connection(websocket, state).serve()

@@ -1,0 +1,131 @@
+"""Clients for the subscription tests: the `gql` client, and a raw graphql-transport-ws one for
+what a well-behaved client never sends."""
+
+import asyncio
+import statistics
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+from gql import Client, GraphQLRequest
+from gql.client import AsyncClientSession
+from gql.transport.websockets import WebsocketsTransport
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+S1 = """subscription ProductChanged($categoryId: ID!, $after: String) {
+  productChanged(categoryId: $categoryId, after: $after) {
+    cursor kind productId changedFields occurredAt
+    product { id name priceRange { min { amount currency } } }
+  }
+}"""
+
+RENAME = """mutation Rename($id: ID!, $name: String!) {
+  productUpdate(id: $id, input: {name: $name}) { userErrors { code message } }
+}"""
+
+
+@asynccontextmanager
+async def gql_session(ws_url: str, token: str | None = None) -> AsyncIterator[AsyncClientSession]:
+    transport = WebsocketsTransport(
+        url=ws_url,
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        init_payload={"authorization": f"Bearer {token}"} if token else {},
+    )
+    async with Client(transport=transport) as session:
+        yield session
+
+
+def request(query: str, **variables: Any) -> GraphQLRequest:
+    return GraphQLRequest(query, variable_values=variables)
+
+
+async def post(
+    url: str, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+) -> dict[str, Any]:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            f"{url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    return body
+
+
+async def rename(url: str, token: str, product_id: str, name: str) -> None:
+    body = await post(url, RENAME, {"id": product_id, "name": name}, token)
+    assert body["data"]["productUpdate"]["userErrors"] == [], body
+
+
+async def rename_many(url: str, token: str, renames: list[tuple[str, str]]) -> None:
+    """One write transaction per rename, up to 40 per request (the alias limit is 50)."""
+    for start in range(0, len(renames), 40):
+        chunk = renames[start : start + 40]
+        fields = " ".join(
+            f'r{n}: productUpdate(id: "{pid}", input: {{name: "{name}"}}) {{ userErrors {{ code }} }}'  # noqa: E501
+            for n, (pid, name) in enumerate(chunk)
+        )
+        body = await post(url, f"mutation {{ {fields} }}", token=token)
+        assert all(not r["userErrors"] for r in body["data"].values()), body
+
+
+def latency_ms(event: dict[str, Any], received: float) -> float:
+    """From commit (occurredAt) to the client holding the event; both clocks are this host's."""
+    occurred = datetime.fromisoformat(event["occurredAt"].replace("Z", "+00:00"))
+    return (received - occurred.timestamp()) * 1000
+
+
+def percentiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms over {len(ordered)} events"
+
+
+class RawClient:
+    """graphql-transport-ws by hand: for messages and orders a real client never sends."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self.connection = connection
+
+    async def send(self, message: dict[str, Any] | str) -> None:
+        await self.connection.send(
+            message if isinstance(message, str) else orjson.dumps(message).decode()
+        )
+
+    async def receive(self, seconds: float = 10) -> dict[str, Any]:
+        """The next message other than a keep-alive ping."""
+        async with asyncio.timeout(seconds):
+            while True:
+                message: dict[str, Any] = orjson.loads(await self.connection.recv())
+                if message.get("type") != "ping":
+                    return message
+
+    async def init(self, payload: dict[str, Any] | None = None) -> None:
+        await self.send({"type": "connection_init", "payload": payload or {}})
+        assert (await self.receive())["type"] == "connection_ack"
+
+    async def subscribe(self, op_id: str, query: str, **variables: Any) -> None:
+        payload = {"query": query, "variables": variables}
+        await self.send({"type": "subscribe", "id": op_id, "payload": payload})
+
+    async def closed_with(self, seconds: float = 10) -> tuple[int | None, str]:
+        """Reads until the server closes; its close code and reason."""
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    await self.connection.recv()
+        except ConnectionClosed as closed:
+            frame = closed.rcvd
+            return (frame.code, frame.reason) if frame else (None, "")
+
+
+@asynccontextmanager
+async def raw_client(
+    ws_url: str, subprotocols: tuple[str, ...] = ("graphql-transport-ws",)
+) -> AsyncIterator[RawClient]:
+    async with connect(ws_url, subprotocols=list(subprotocols)) as connection:  # type: ignore[arg-type]
+        yield RawClient(connection)
