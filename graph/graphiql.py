@@ -23,7 +23,8 @@ STATIC_PATH: Final = "/static/graphiql"
 #   the (useless here) scroll lock is lost.
 # - font-src / img-src data:: graphiql.min.css embeds its fonts and CodeMirror's lint icons as
 #   data: URIs (the favicon link is "data:," so the browser does not ask for /favicon.ico).
-# - connect-src 'self': the fetcher POSTs to the gateway's own endpoint only.
+# - connect-src 'self': the fetcher POSTs to the gateway's own endpoint only, and subscriptions
+#   open a WebSocket to it (CSP 3's 'self' covers ws:/wss: of the same host).
 # - everything else (frames, objects, workers, forms, base URIs, being framed) is refused.
 _SCROLL_LOCK_STYLE_HASH: Final = "'sha256-Y/huXlwoYkVyQlxwSVcCi1RCDGDCSVBzDt0hYP9qlTc='"
 CONTENT_SECURITY_POLICY: Final = (

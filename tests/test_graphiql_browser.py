@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -23,6 +24,9 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from graph.auth import issue
+from graph.settings import Settings
+from graph.viewer import Role
 from tests.support import workload
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -171,7 +175,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
                 return False
 
         _poll(healthy, f"GET {url}/healthz to answer 200", timeout=60)
-        body = _graphql(url, "{ products(first: 1) { edges { node { slug name } } } }")
+        body = _graphql(url, "{ products(first: 1) { edges { node { id slug name } } } }")
         edges = body["data"]["products"]["edges"]
         assert edges, f"the seeded catalog has no visible products: {body}"
         yield Gateway(url=url, log=log, product=edges[0]["node"])
@@ -454,4 +458,52 @@ def test_graphiql_shows_error_responses(open_page: Callable[[str], Page]) -> Non
 
     assert "data" not in result, result
     assert any("noSuchField" in error["message"] for error in result["errors"]), result
+    assert page.problems() == [], page.console()
+
+
+SUBSCRIPTION = """subscription Watch($id: ID!) {
+  productChanged(id: $id) { kind changedFields product { name } }
+}"""
+
+
+def test_graphiql_runs_a_subscription_over_a_websocket(
+    open_page: Callable[[str], Page], gateway: Gateway
+) -> None:
+    product = gateway.product["id"]
+    page = open_page(_state(SUBSCRIPTION, {"id": product}))
+    page.wait_for(
+        f"({EDITOR_VALUE.format(selector=QUERY_EDITOR)} || '').includes('subscription Watch')",
+        "the subscription in the query editor",
+    )
+    page.click(".graphiql-execute-button")
+
+    def subscribed() -> bool:
+        ready = httpx.get(f"{gateway.url}/readyz", timeout=TIMEOUT, trust_env=False).json()
+        return bool(ready["dependencies"]["subscriptions"]["subscribers"])
+
+    _poll(subscribed, "GraphiQL's subscription to reach the gateway")
+    token = issue(Settings(), Role.EDITOR, "graphiql-test", timedelta(minutes=5))
+    renamed = httpx.post(
+        f"{gateway.url}/graphql",
+        json={
+            "query": 'mutation($id: ID!) { productUpdate(id: $id, input: {name: "Seen live"})'
+            " { userErrors { code } } }",
+            "variables": {"id": product},
+        },
+        headers={"authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
+        trust_env=False,
+    )
+    assert renamed.json()["data"]["productUpdate"]["userErrors"] == [], renamed.text
+
+    def event() -> str | None:
+        text = page.editor(RESULT_EDITOR)
+        return text if text and "Seen live" in text else None
+
+    result = json.loads(page.poll(event, "the change event in GraphiQL's result pane"))
+    assert result["data"]["productChanged"] == {
+        "kind": "UPDATED",
+        "changedFields": ["name"],
+        "product": {"name": "Seen live"},
+    }
     assert page.problems() == [], page.console()
