@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from db.cache.aside import Cache
 from db.cache.setup import invalidator
 from db.engine import create_engine, session_factory
+from db.queries.changes import latest_change_id
 from graph.context import Loaders
 from graph.executor import Executor
 from graph.exports import download_export
@@ -49,11 +50,14 @@ def build_dispatcher(settings: Settings, cache: Cache | None) -> Dispatcher:
     return LocalDispatcher(settings, cache)
 
 
-def build_event_stream(settings: Settings) -> tuple[EventStream, Redis | None]:
+async def build_event_stream(
+    settings: Settings, sessions: async_sessionmaker[Any]
+) -> tuple[EventStream, Redis | None]:
     """Committed changes for subscribers: a Redis Stream shared by every instance, or (embedded)
-    a bounded in-process one."""
+    a bounded in-process one, which starts at the end of the change log."""
     if not settings.redis_url:
-        return MemoryEventStream(), None
+        async with sessions() as session:
+            return MemoryEventStream(last_id=await latest_change_id(session=session)), None
     client = Redis.from_url(
         settings.redis_url,
         # The hub's reader blocks in XREAD for up to READ_BLOCK_SECONDS.
@@ -71,7 +75,11 @@ def build_hub(
     def make_loaders(viewer: Viewer) -> Loaders:
         return Loaders(sessions, viewer, None)
 
-    return EventHub(events, make_loaders, settings.subscription_queue_size)
+    async def newest_change() -> int:
+        async with sessions() as session:
+            return await latest_change_id(session=session)
+
+    return EventHub(events, make_loaders, settings.subscription_queue_size, newest_change)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -83,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache = settings.build_cache()
         sessions = session_factory(engine, invalidator(cache))
         dispatcher = build_dispatcher(settings, cache)
-        events, events_client = build_event_stream(settings)
+        events, events_client = await build_event_stream(settings, sessions)
         relay = Relay(sessions, dispatcher, settings, events)
         if isinstance(dispatcher, LocalDispatcher):
             loop = asyncio.get_running_loop()

@@ -42,7 +42,8 @@ def viewer_from_header(settings: Settings, authorization: str | None) -> Viewer:
         raise Unauthenticated("The token names an unknown role.") from None
     if role not in GRANTABLE or not isinstance(claims["sub"], str):
         raise Unauthenticated("The token names an unknown role.")
-    return Viewer(role=role, subject=claims["sub"][:255])
+    expires = datetime.fromtimestamp(claims["exp"], UTC)
+    return Viewer(role=role, subject=claims["sub"][:255], expires_at=expires)
 
 
 def parse_ttl(text: str) -> timedelta:

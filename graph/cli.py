@@ -25,6 +25,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         ws_max_size=settings.max_body_bytes,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
         access_log=False,
         log_level="info",
     )
@@ -65,9 +66,10 @@ async def _relay(settings: Settings) -> None:
     _need_broker(settings)
     engine = create_engine(settings)
     dispatcher = CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
-    events, client = build_event_stream(settings)
+    sessions = session_factory(engine)
+    events, client = await build_event_stream(settings, sessions)
     try:
-        await Relay(session_factory(engine), dispatcher, settings, events).run()
+        await Relay(sessions, dispatcher, settings, events).run()
     finally:
         if client is not None:
             await client.aclose()

@@ -5,7 +5,8 @@
      ├── Unauthenticated          UNAUTHENTICATED
      ├── Forbidden                FORBIDDEN
      ├── TooManySubscriptions     TOO_MANY_SUBSCRIPTIONS: the per-connection limit
-     └── SubscriberTooSlow        SUBSCRIBER_TOO_SLOW: its event queue overflowed
+     ├── SubscriberTooSlow        SUBSCRIBER_TOO_SLOW: its event queue overflowed
+     └── EventsUnavailable        UNAVAILABLE: the event stream cannot be read; retry later
     anything else                 masked as INTERNAL_SERVER_ERROR and logged
 
 Parse and validation failures are found before execution and get GRAPHQL_PARSE_FAILED and
@@ -24,6 +25,7 @@ class ErrorCode(StrEnum):
     INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
     TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
     SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 class GatewayError(Exception):
@@ -48,3 +50,7 @@ class TooManySubscriptions(GatewayError):
 
 class SubscriberTooSlow(GatewayError):
     code = ErrorCode.SUBSCRIBER_TOO_SLOW
+
+
+class EventsUnavailable(GatewayError):
+    code = ErrorCode.UNAVAILABLE

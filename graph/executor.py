@@ -4,9 +4,10 @@ Strawberry builds the schema and resolvers; the request path talks to graphql-co
 so a cached document skips parsing and validation entirely (most of a small query's cost).
 """
 
+import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, Hashable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -21,9 +22,10 @@ from graphql import (
     execute,
     get_operation_ast,
     parse,
-    subscribe,
     validate,
 )
+from graphql.execution import create_source_event_stream, execute_subscription_event
+from graphql.execution.executor import Executor as OperationExecutor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.utils.await_maybe import await_maybe
 
@@ -33,6 +35,8 @@ from graph.errors import ErrorCode, GatewayError
 log = logging.getLogger(__name__)
 
 MASKED_MESSAGE = "Internal server error."
+# One subscription event's data and formatted errors.
+EventResult = tuple[Any, list[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,20 +124,8 @@ class Executor:
         context: Any,
     ) -> tuple[Any, list[dict[str, Any]], bool]:
         """The data, the formatted errors, and whether execution started at all."""
-        result = await self._run(execute, document, variables, operation_name, context)
-        return self._formatted(cast(ExecutionResult, result))
-
-    async def _run(
-        self,
-        run: Any,
-        document: DocumentNode,
-        variables: dict[str, Any] | None,
-        operation_name: str | None,
-        context: Any,
-    ) -> Any:
-        """graphql-core's `execute` or `subscribe`, with Strawberry's execution context."""
-        return await await_maybe(
-            run(
+        result: ExecutionResult = await await_maybe(
+            execute(
                 self.schema,
                 document,
                 context_value=context,
@@ -142,6 +134,7 @@ class Executor:
                 executor_class=StrawberryGraphQLCoreExecutionContext,
             )
         )
+        return self._formatted(result)
 
     @staticmethod
     def _formatted(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]], bool]:
@@ -160,20 +153,55 @@ class Executor:
         variables: dict[str, Any] | None,
         operation_name: str | None,
         context: Any,
+        share_key: Hashable | None = None,
     ) -> AsyncGenerator[tuple[Any, list[dict[str, Any]]], None] | list[dict[str, Any]]:
-        """The stream of (data, formatted errors) per event, or the errors that refused it."""
-        result = await self._run(subscribe, document, variables, operation_name, context)
-        if isinstance(result, ExecutionResult):
-            return self._formatted(result)[1]
-        return self._results(cast(AsyncIterator[ExecutionResult], result))
+        """The stream of (data, formatted errors) per event, or the errors that refused it.
+
+        With `share_key` (the same for subscribers whose results must be equal: one document,
+        variables and role), an event that offers `shared(key, compute)` is executed once
+        for all of them rather than once per subscriber."""
+        built = StrawberryGraphQLCoreExecutionContext.build(
+            self.schema,
+            document,
+            context_value=context,
+            raw_variable_values=variables,
+            operation_name=operation_name,
+        )
+        if isinstance(built, list):
+            return self._formatted(ExecutionResult(None, built))[1]
+        source = await await_maybe(create_source_event_stream(built))
+        if isinstance(source, ExecutionResult):
+            return self._formatted(source)[1]
+        return self._results(built, cast(AsyncIterable[Any], source), share_key)
 
     async def _results(
-        self, results: AsyncIterator[ExecutionResult]
+        self,
+        built: OperationExecutor[Any],
+        source: AsyncIterable[Any],
+        share_key: Hashable | None,
     ) -> AsyncGenerator[tuple[Any, list[dict[str, Any]]], None]:
+        """graphql-core's map_source_to_response_event, except that a shared result is
+        computed by the first subscriber only: the others build no per-event executor."""
         try:
-            async for result in results:
-                yield result.data, [format_execution_error(e) for e in result.errors or []]
+            async for event in source:
+                shared = None if share_key is None else getattr(event, "shared", None)
+                if shared is None:
+                    yield await self._event_result(built, event)
+                    continue
+
+                def compute(event: Any = event) -> "asyncio.Future[EventResult]":
+                    return asyncio.ensure_future(self._event_result(built, event))
+
+                # Shielded: a subscriber that leaves must not cancel the others' result.
+                yield await asyncio.shield(shared(share_key, compute))
         finally:
-            aclose = getattr(results, "aclose", None)
+            aclose = getattr(source, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+    @staticmethod
+    async def _event_result(built: OperationExecutor[Any], event: Any) -> "EventResult":
+        result = await await_maybe(
+            execute_subscription_event(built.build_per_event_executor(event))
+        )
+        return result.data, [format_execution_error(e) for e in result.errors or []]

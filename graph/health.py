@@ -44,7 +44,8 @@ def _subscriptions(state: GatewayState) -> dict[str, object]:
     if state.events is None:
         return {"state": "disabled"}
     backend = "redis" if state.settings.redis_url else "memory"
-    return {"state": "up", "backend": backend, **state.events.stats()}
+    up = "up" if state.events.started.is_set() else "starting"
+    return {"state": up, "backend": backend, **state.events.stats()}
 
 
 async def readyz(request: Request) -> JSONResponse:

@@ -1,6 +1,7 @@
 """Who is asking, and what that lets them see and do."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from db.models import ProductStatus
@@ -20,6 +21,8 @@ class Role(StrEnum):
 class Viewer:
     role: Role = Role.ANONYMOUS
     subject: str = "anonymous"
+    # When the token stops being valid; a WebSocket signed in with it is closed then.
+    expires_at: datetime | None = None
 
     @property
     def is_staff(self) -> bool:

@@ -10,6 +10,7 @@ serves on.
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -25,11 +26,24 @@ log = logging.getLogger(__name__)
 PROTOCOL = "graphql-transport-ws"
 
 
+MAX_REASON_BYTES = 123  # what a close frame can carry (RFC 6455, 5.5)
+
+
+def _reason(text: str) -> str:
+    return text.encode()[:MAX_REASON_BYTES].decode(errors="ignore")
+
+
 class Close(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
         self.code = code
-        self.reason = reason
+        self.reason = _reason(reason)
+
+
+def _loop_time(moment: datetime) -> float:
+    """`moment` on the running loop's clock."""
+    remaining = (moment - datetime.now(UTC)).total_seconds()
+    return asyncio.get_running_loop().time() + max(remaining, 0.0)
 
 
 def _viewer(state: GatewayState, payload: Any) -> Viewer:
@@ -69,10 +83,15 @@ class Connection:
                 while self.viewer is None:
                     await self._receive()
                 deadline.reschedule(None)
-            while True:
-                await self._receive()
+            expires = self.viewer.expires_at
+            async with asyncio.timeout_at(None if expires is None else _loop_time(expires)):
+                while True:
+                    await self._receive()
         except TimeoutError:
-            await self.websocket.close(4408, "Connection initialisation timeout")
+            if self.viewer is None:
+                await self.websocket.close(4408, "Connection initialisation timeout")
+            else:  # a signed-in connection lives as long as its token
+                await self.websocket.close(4403, "Forbidden: the token has expired")
         except Close as close:
             await self.websocket.close(close.code, close.reason)
         except WebSocketDisconnect:
@@ -154,7 +173,14 @@ class Connection:
             await self._run(op_id, payload, viewer)
         except GatewayError as error:
             await self._refuse(op_id, [error_dict(str(error), error.code)])
-        except (asyncio.CancelledError, WebSocketDisconnect):
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the client completed it or left
+            # Cancelled without being asked: something it awaited was cancelled under it.
+            log.error("operation %s was cancelled from outside", op_id[:100])
+            await self._refuse(op_id, [error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)])
+        except WebSocketDisconnect:
             raise
         except Exception:
             log.exception("operation %s failed", op_id[:100])
@@ -189,8 +215,18 @@ class Connection:
             await self._next(op_id, data, errors)
             await self.send({"type": "complete", "id": op_id})
             return
+        # Subscribers with the same document, variables and role receive the same results.
+        try:
+            shape = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # nested deeper than orjson writes (it reads deeper)
+            raise BadUserInput("`variables` are nested too deeply.") from None
+        share_key = (query, name, shape, viewer.role)
         stream = await executor.subscribe(
-            prepared.document, variables=variables, operation_name=name, context=context
+            prepared.document,
+            variables=variables,
+            operation_name=name,
+            context=context,
+            share_key=share_key,
         )
         if isinstance(stream, list):
             await self._refuse(op_id, stream)

@@ -1,15 +1,23 @@
 """The event hub in one process: bounded queues, overflow, replay then live without gaps."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from db.engine import create_engine, session_factory
+from db.models import ChangeKind
 from db.rows import ChangeRow
-from graph.errors import SubscriberTooSlow
+from db.writes.unit import write_transaction
+from graph.errors import EventsUnavailable, SubscriberTooSlow
+from graph.subscriptions import feed
 from graph.subscriptions.feed import follow
 from graph.subscriptions.hub import EventHub
+from tests.conftest import seeded
 from workers.events import MemoryEventStream
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -56,6 +64,8 @@ async def test_a_subscriber_that_never_reads_is_closed_while_others_get_every_ev
         "queued": 0,
         "delivered": 10_000 + 100,
         "overflows": 1,
+        "executions": 0,
+        "sharedResults": 0,
     }
 
 
@@ -69,13 +79,33 @@ async def test_events_go_only_to_subscribers_they_match() -> None:
     assert (await categories.next()).row.id == 3
 
 
-async def test_a_resumed_subscriber_gets_what_it_missed_then_live_ones_once_each() -> None:
+@pytest.fixture
+async def change_log(tmp_path: Path) -> AsyncIterator[async_sessionmaker[Any]]:
+    """A SQLite change log holding changes 1..50 (the source of truth replays fall back to)."""
+    settings = await seeded(f"sqlite+aiosqlite:///{tmp_path / 'log.db'}", 0)
+    engine = create_engine(settings)
+    sessions = session_factory(engine)
+    async with write_transaction(sessions, "test") as tx:
+        for n in range(1, 51):
+            tx.record("Product", n, ChangeKind.UPDATED, ("name",), (1,))
+    yield sessions
+    await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "held",
+    [range(1, 51), range(1, 41), range(30, 51), range(0)],
+    ids=["stream holds all", "stream lags the log", "stream trimmed", "stream lost"],
+)
+async def test_a_resumed_subscriber_gets_what_it_missed_then_live_ones_once_each(
+    change_log: async_sessionmaker[Any], held: range
+) -> None:
     stream = MemoryEventStream()
-    await stream.publish([change(n) for n in range(1, 51)])
+    await stream.publish([change(n) for n in held])
     events = hub(stream)
     events.position = 50
-    sessions = cast(Any, None)  # the stream still holds everything: no table read
-    deliveries = follow(events, sessions, "Product", lambda row: row.id % 2 == 0, after=20)
+    events.started.set()
+    deliveries = follow(events, change_log, "Product", lambda row: row.id % 2 == 0, after=20)
     got = [(await anext(deliveries)).row.id for _ in range(15)]
     assert got == list(range(22, 51, 2))
     # Live events that overlap the replay (a relay published them meanwhile) come once.
@@ -84,6 +114,32 @@ async def test_a_resumed_subscriber_gets_what_it_missed_then_live_ones_once_each
     assert got == [52, 54, 56, 58, 60]
     await deliveries.aclose()
     assert events.stats()["subscribers"] == 0
+
+
+async def test_the_hub_starts_at_the_end_of_the_log_when_the_stream_is_behind() -> None:
+    """A new or lost stream is refilled with history; live subscribers must not get it."""
+
+    async def newest() -> int:
+        return 500
+
+    events = EventHub(MemoryEventStream(), lambda viewer: None, 100, newest)
+    reading = asyncio.create_task(events.run(block_seconds=0.01))
+    await events.ready(1)
+    assert events.position == 500
+    subscriber = events.subscribe("Product", lambda row: True)
+    await events.stream.publish([change(n) for n in range(400, 503)])
+    assert (await asyncio.wait_for(subscriber.next(), 1)).row.id == 501
+    reading.cancel()
+
+
+async def test_subscribing_waits_for_the_reader_to_know_where_it_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(feed, "READY_TIMEOUT_SECONDS", 0.05)
+    events = hub()
+    deliveries = follow(events, cast(Any, None), "Product", lambda row: True)
+    with pytest.raises(EventsUnavailable):
+        await asyncio.wait_for(anext(deliveries), 5)
 
 
 async def test_the_in_process_stream_wakes_a_blocked_reader() -> None:

@@ -3,6 +3,7 @@ the `gql` client and, for what real clients never send, graphql-transport-ws by 
 
 import asyncio
 import base64
+import json
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -11,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-import httpx
 import orjson
 import pytest
 import pytest_asyncio
@@ -28,6 +28,7 @@ from tests.subscribing import (
     S1,
     gql_session,
     latency_ms,
+    local_http,
     percentiles,
     post,
     raw_client,
@@ -131,7 +132,7 @@ def _token(settings: Settings, role: Role, ttl: timedelta = timedelta(hours=1)) 
 
 
 async def hub_stats(stack: Stack) -> dict[str, Any]:
-    async with httpx.AsyncClient() as client:
+    async with local_http() as client:
         body = (await client.get(f"{stack.server.url}/readyz")).json()
     stats: dict[str, Any] = body["dependencies"]["subscriptions"]
     return stats
@@ -244,6 +245,21 @@ async def test_anonymous_subscribers_see_public_products_only(stack: Stack) -> N
         )
         assert body["data"]["productUpdate"]["userErrors"] == []
         await rename(url, editor, shown, "renamed while a draft")
+        created = await post(
+            url,
+            'mutation($c: ID!) { productCreate(input: {slug: "never-public", name: "New", '
+            "categoryId: $c}) { product { status } userErrors { code } } }",
+            {"c": root.leaf},
+            editor,
+        )
+        assert created["data"]["productCreate"]["product"] == {"status": "DRAFT"}
+        deleted = await post(
+            url,
+            "mutation($id: ID!) { productDelete(id: $id) { userErrors { code } } }",
+            {"id": hidden},
+            editor,
+        )
+        assert deleted["data"]["productDelete"]["userErrors"] == []
         await rename(url, editor, later, "public again")
         await asyncio.wait_for(listening, 10)
     received = [event for event, _ in events]
@@ -253,6 +269,7 @@ async def test_anonymous_subscribers_see_public_products_only(stack: Stack) -> N
         (later, ["name"]),
     ]
     assert received[1]["product"] is None  # it became a draft: hidden, but its exit is news
+    # Never public: its creation as a draft and its deletion were not shown either.
 
 
 JOB_UPDATED = """subscription($id: ID!) {
@@ -324,14 +341,15 @@ async def test_a_subscriber_that_never_reads_is_closed_and_the_others_keep_up(
             for _ in range(20):
                 await connection.execute(
                     "INSERT INTO changes (entity_type, entity_id, kind, changed_fields, "
-                    "category_ids, actor, occurred_at) SELECT 'Product', $1, 'UPDATED', "
-                    "'[\"name\"]'::json, $2::json, 'overflow test', clock_timestamp() "
+                    "category_ids, actor, occurred_at, values) SELECT 'Product', $1, 'UPDATED', "
+                    "'[\"name\"]'::json, $2::json, 'overflow test', clock_timestamp(), "
+                    '\'{"status": "ACTIVE"}\'::json '
                     "FROM generate_series(1, 500)",
                     product,
                     f"[{category}]",
                 )
                 deepest = max(deepest, (await hub_stats(stack))["queued"])
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.5)  # 1,000 events/s: what a reading subscriber keeps up with
         finally:
             await connection.close()
         while not reading.done():
@@ -402,6 +420,26 @@ async def test_bad_input_gets_a_close_code_or_an_error_and_the_server_serves_on(
         async with raw_client(ws) as client:  # a bad, then an expired token
             await client.send({"type": "connection_init", "payload": {"authorization": token}})
             assert (await client.closed_with())[0] == 4403
+    long_id = "x" * 200  # a close reason holds 123 bytes at most: it is cut, not an error
+    async with raw_client(ws) as client:
+        await client.init()
+        await client.subscribe(long_id, one, id=root.active[0])
+        await client.subscribe(long_id, one, id=root.active[0])
+        code, reason = await client.closed_with()
+        assert (code, len(reason.encode()) <= 123) == (4409, True)
+    deep = "[" * 300 + "1" + "]" * 300  # deeper than orjson writes, though it reads it
+    async with raw_client(ws) as client:
+        await client.init()
+        await client.send(
+            f'{{"type": "subscribe", "id": "1", "payload": {{"query": {json.dumps(one)}, '
+            f'"variables": {{"deep": {deep}}}}}}}'
+        )
+        refused = await client.receive()
+        assert refused["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT", refused
+    async with raw_client(ws) as client:  # a connection lives as long as its token
+        await client.init({"token": _token(settings, Role.EDITOR, timedelta(seconds=2))})
+        await client.subscribe("1", one, id=root.active[0])
+        assert (await client.closed_with())[0] == 4403
     async with raw_client(ws) as client:  # no connection_init in time (1 s here)
         assert (await client.closed_with())[0] == 4408
     async with raw_client(ws) as client:
@@ -446,7 +484,7 @@ async def test_bad_input_gets_a_close_code_or_an_error_and_the_server_serves_on(
             )
         )
         assert result == {"product": {"id": root.active[0]}}
-    async with httpx.AsyncClient() as http:
+    async with local_http() as http:
         response = await http.post(f"{stack.server.url}/graphql", json={"query": S1})
     assert response.status_code == 400
     assert "WebSocket" in response.json()["errors"][0]["message"]

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 import pytest_asyncio
 
@@ -21,7 +20,16 @@ from graph.viewer import Role
 from tests.celery_support import Worker
 from tests.conftest import postgres_database, seeded
 from tests.servers import GatewayServer
-from tests.subscribing import S1, gql_session, latency_ms, percentiles, post, rename_many, request
+from tests.subscribing import (
+    S1,
+    gql_session,
+    latency_ms,
+    local_http,
+    percentiles,
+    post,
+    rename_many,
+    request,
+)
 from tests.test_jobs import shared_redis
 from tests.test_subscriptions import sequence
 
@@ -167,6 +175,10 @@ async def test_fifty_subscribers_on_two_instances_receive_every_change_in_order(
     assert len(expected) == CHANGES
     for events in received:
         assert [sequence(event["cursor"]) for event, _ in events] == expected
+    # The 25 subscribers of an instance share one execution per event.
+    for stats in [await _hub(server) for server in servers]:
+        assert stats["executions"] == CHANGES
+        assert stats["sharedResults"] == (SUBSCRIBERS // 2 - 1) * CHANGES
     samples = [latency_ms(event, at) for events in received for event, at in events]
     print(
         f"\nfan-out: {SUBSCRIBERS} subscribers on 2 instances, {CHANGES} changes "
@@ -175,14 +187,16 @@ async def test_fifty_subscribers_on_two_instances_receive_every_change_in_order(
     )
 
 
+async def _hub(server: GatewayServer) -> dict[str, Any]:
+    async with local_http() as client:
+        body = (await client.get(f"{server.url}/readyz")).json()
+    stats: dict[str, Any] = body["dependencies"]["subscriptions"]
+    return stats
+
+
 async def _registered(servers: list[GatewayServer], count: int) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            total = 0
-            for server in servers:
-                body = (await client.get(f"{server.url}/readyz")).json()
-                total += body["dependencies"]["subscriptions"]["subscribers"]
-            if total >= count:
-                return
-            await asyncio.sleep(0.05)
+    for _ in range(200):
+        if sum([(await _hub(server))["subscribers"] for server in servers]) >= count:
+            return
+        await asyncio.sleep(0.05)
     raise AssertionError("the subscribers did not all register")

@@ -25,6 +25,21 @@ from db.rows import ChangeRow
 log = logging.getLogger(__name__)
 STREAM = "gw:v1:changes"
 DEFAULT_MAX_LENGTH = 100_000
+# ARGV: max length, then id and payload per change, in order. Skips ids the stream already has
+# (another publisher appended them first); any other error ends the script there.
+APPEND_IN_ORDER = """
+local appended = 0
+for i = 2, #ARGV, 2 do
+  local ok, err = pcall(redis.call, 'XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ARGV[i],
+                        'change', ARGV[i + 1])
+  if ok then
+    appended = appended + 1
+  elseif not string.find(tostring(err.err or err), 'equal or smaller', 1, true) then
+    return redis.error_reply(tostring(err.err or err))
+  end
+end
+return appended
+"""
 
 
 def payload(row: ChangeRow) -> bytes:
@@ -59,6 +74,7 @@ def decode(data: bytes) -> ChangeRow:
 
 
 class EventStream(Protocol):
+    # A new stream starts with at most this many of the newest changes.
     max_length: int
 
     async def last_sequence(self) -> int: ...
@@ -81,7 +97,7 @@ async def publish_committed(
     after = await events.last_sequence()
     async with sessions() as session:
         if after == 0:
-            # A new (or lost) stream: start with the newest changes it could hold, not with
+            # A new (or lost) stream: start with the newest changes it should hold, not with
             # the whole history; resuming subscribers read older ones from the table.
             after = max(0, await latest_change_id(session=session) - events.max_length)
         rows = await changes_after(session=session, after=after, limit=batch_size)
@@ -115,24 +131,14 @@ class RedisEventStream:
     async def publish(self, rows: Sequence[ChangeRow]) -> int:
         if not rows:
             return 0
-        # One round trip; Redis runs the XADDs in order and answers each on its own.
-        pipeline = self.client.pipeline(transaction=False)
+        arguments: list[Any] = [self.max_length]
         for row in rows:
-            pipeline.xadd(
-                STREAM,
-                {"change": payload(row)},
-                id=f"{row.id}-0",
-                maxlen=self.max_length,
-                approximate=True,
-            )
-        appended = 0
-        for answer in await pipeline.execute(raise_on_error=False):
-            if isinstance(answer, ResponseError):
-                if "equal or smaller" not in str(answer):
-                    raise answer
-                continue  # another publisher appended it first
-            appended += 1
-        return appended
+            arguments += [f"{row.id}-0", payload(row)]
+        # One round trip. A script, not a pipeline: it stops at the first failure, so a later
+        # change can never be appended past an earlier one that failed (and would then be
+        # refused for good as "equal or smaller" than the stream's last id).
+        appended: Any = await self.client.eval(APPEND_IN_ORDER, 1, STREAM, *arguments)
+        return int(appended)
 
     async def read(self, after: int, count: int, block_seconds: float = 0) -> list[ChangeRow]:
         block = int(block_seconds * 1000) or None
@@ -146,13 +152,16 @@ class RedisEventStream:
 class MemoryEventStream:
     """The embedded default: the same interface inside one process, bounded the same way."""
 
-    def __init__(self, max_length: int = DEFAULT_MAX_LENGTH) -> None:
+    def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, last_id: int = 0) -> None:
+        """`last_id`: the change log's newest sequence when the process starts. The stream
+        lives and dies with the process, so it starts there rather than refilling history."""
         self.max_length = max_length
+        self.last_id = last_id
         self.entries: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=max_length)
         self._appended = asyncio.Event()
 
     async def last_sequence(self) -> int:
-        return self.entries[-1][0] if self.entries else 0
+        return self.last_id
 
     async def oldest_sequence(self) -> int | None:
         return self.entries[0][0] if self.entries else None
@@ -160,8 +169,9 @@ class MemoryEventStream:
     async def publish(self, rows: Sequence[ChangeRow]) -> int:
         appended = 0
         for row in rows:
-            if row.id > await self.last_sequence():
+            if row.id > self.last_id:
                 self.entries.append((row.id, payload(row)))
+                self.last_id = row.id
                 appended += 1
         if appended:
             self._appended.set()

@@ -7,6 +7,7 @@ is down, rows wait with a growing delay; a hung broker costs at most the broker 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -79,14 +80,20 @@ class Relay:
             return 0
         return await publish_committed(self.sessions, self.events, self.settings.relay_batch_size)
 
+    @staticmethod
+    async def _attempt(step: Callable[[], Awaitable[int]]) -> int:
+        try:
+            return await step()
+        except Exception:  # the database, the broker or the stream is unavailable: try later
+            log.exception("relay step %s failed", step.__name__)
+            return 0
+
     async def run(self) -> None:
         while True:
-            try:
-                sent = await self.pump()
-                sent = max(sent, await self.publish_changes())
-            except Exception:  # the database or the stream is unavailable: try again shortly
-                log.exception("relay batch failed")
-                sent = 0
+            # Changes first, since subscribers wait on them; each step fails on its own (the
+            # stream's Redis may be down while the broker is not, or the other way round).
+            published = await self._attempt(self.publish_changes)
+            sent = max(published, await self._attempt(self.pump))
             if sent == self.settings.relay_batch_size:
                 continue
             self.wakeup.clear()

@@ -100,7 +100,7 @@ async def create_product(tx: WriteTransaction, given: ProductInput) -> ProductRo
         raise common.unique_violation(error, "slug") from None
     product_id = result.scalar_one()
     fields = {FIELD_NAMES[k] for k in values if k in FIELD_NAMES}
-    tx.record("Product", product_id, ChangeKind.CREATED, fields, chain)
+    tx.record("Product", product_id, ChangeKind.CREATED, fields, chain, _status(values["status"]))
     return await _reload(tx, product_id)
 
 
@@ -135,7 +135,9 @@ async def update_product(
         )
     except IntegrityError as error:
         raise common.unique_violation(error, "slug") from None
-    tx.record("Product", product_id, ChangeKind.UPDATED, {FIELD_NAMES[k] for k in changed}, chain)
+    status = _status(changed.get("status", current.status), current.status)
+    fields = {FIELD_NAMES[k] for k in changed}
+    tx.record("Product", product_id, ChangeKind.UPDATED, fields, chain, status)
     return await _reload(tx, product_id)
 
 
@@ -153,7 +155,16 @@ async def delete_product(tx: WriteTransaction, product_id: int, expected: dateti
         delete(product_view_counts).where(product_view_counts.c.product_id == product_id)
     )
     await tx.session.execute(delete(products).where(products.c.id == product_id))
-    tx.record("Product", product_id, ChangeKind.DELETED, (), chain)
+    tx.record("Product", product_id, ChangeKind.DELETED, (), chain, _status(None, current.status))
+
+
+def _status(now: str | None, before: str | None = None) -> dict[str, str]:
+    """The status after (and, when it changed or the product is gone, before) the change:
+    subscribers decide from these who may see the change, as of when it happened."""
+    found = {} if now is None else {"status": str(now)}
+    if before is not None and before != now:
+        found["previousStatus"] = str(before)
+    return found
 
 
 async def touch_product(
@@ -176,4 +187,6 @@ async def touch_product(
         update(products).where(products.c.id == product.id).values(**values, updated_at=utcnow())
     )
     money = {"minPrice": str(values["min_price"]), "maxPrice": str(values["max_price"])}
-    tx.record("Product", product.id, ChangeKind.UPDATED, fields, chain, money)
+    tx.record(
+        "Product", product.id, ChangeKind.UPDATED, fields, chain, money | _status(product.status)
+    )

@@ -13,28 +13,48 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.queries.changes import changes_after
 from db.rows import ChangeRow
-from graph.subscriptions.hub import Batch, Delivery, EventHub, Matcher
+from graph.subscriptions.hub import Delivery, EventHub, Matcher
+from workers.events import EventStream
 
 REPLAY_PAGE = 200
+READY_TIMEOUT_SECONDS = 5.0
+
+
+def _holds(oldest: int | None, after: int) -> bool:
+    """Whether a stream whose oldest entry is `oldest` still has everything after `after`
+    (it is trimmed from the oldest end)."""
+    return oldest is not None and oldest <= after + 1
+
+
+async def _stream_page(stream: EventStream, after: int) -> list[ChangeRow] | None:
+    """A page of the stream after `after`; None if it no longer holds them, checked again
+    after the read, since a trim may land in between."""
+    if not _holds(await stream.oldest_sequence(), after):
+        return None
+    rows = await stream.read(after, REPLAY_PAGE)
+    return rows if _holds(await stream.oldest_sequence(), after) else None
 
 
 async def _missed(
     hub: EventHub, sessions: async_sessionmaker[Any], after: int
 ) -> AsyncIterator[list[ChangeRow]]:
-    """Pages of changes above `after`: from the stream while it still holds the next one (it
-    is trimmed from the oldest end), otherwise from the change table, the source of truth."""
-    while True:
-        oldest = await hub.stream.oldest_sequence()
-        if oldest is not None and oldest <= after + 1:
-            rows = await hub.stream.read(after, REPLAY_PAGE)
-        else:
-            async with sessions() as session:
-                rows = await changes_after(session=session, after=after, limit=REPLAY_PAGE)
+    """Pages of changes above `after`: from the stream while it has them, then from the change
+    table, the source of truth, which always has the last word: the stream may lag the log
+    (a relay has not appended the newest yet, or a lost stream is being refilled)."""
+    while (rows := await _stream_page(hub.stream, after)) is not None:
         if rows:
             yield rows
+            after = rows[-1].id
+        if len(rows) < REPLAY_PAGE:
+            break
+    while True:
+        async with sessions() as session:
+            rows = await changes_after(session=session, after=after, limit=REPLAY_PAGE)
+        if rows:
+            yield rows
+            after = rows[-1].id
         if len(rows) < REPLAY_PAGE:
             return
-        after = rows[-1].id
 
 
 async def follow(
@@ -47,17 +67,18 @@ async def follow(
 ) -> AsyncGenerator[Delivery, None]:
     """`after`: replay what followed that sequence first. `initial`: a change to send first
     (read once the subscriber is registered), such as a job's latest."""
+    await hub.ready(READY_TIMEOUT_SECONDS)
     subscriber = hub.subscribe(entity_type, matches)
     try:
         last = 0
         first = None if initial is None else await initial()
         if first is not None:
             last = first.id
-            yield Delivery(first, Batch(hub.make_loaders))
+            yield Delivery(first, hub.batch())
         if after is not None:
             last = after
             async for rows in _missed(hub, sessions, after):
-                batch = Batch(hub.make_loaders)
+                batch = hub.batch()
                 for row in rows:
                     if row.id > last and row.entity_type == entity_type and matches(row):
                         last = row.id

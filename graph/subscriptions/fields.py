@@ -1,9 +1,10 @@
 """The subscription fields: check the arguments, then follow the matching changes."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import TypeVar
 
-from db.models import ChangeKind
+from db.models import ChangeKind, ProductStatus
 from db.queries.changes import latest_change_id, latest_change_of
 from db.rows import ChangeRow
 from graph import ids
@@ -18,10 +19,10 @@ from graph.types.events import (
     ProductChangeEvent,
     cursor_sequence,
 )
-from graph.viewer import Role
+from graph.viewer import Role, Viewer
 
 E = TypeVar("E", bound=ChangeEvent)
-Keep = Callable[[Context, ChangeRow], Awaitable[bool]]
+Keep = Callable[[Viewer, ChangeRow], bool]
 
 
 def _hub(context: Context) -> EventHub:
@@ -43,7 +44,7 @@ async def _after(context: Context, cursor: str | None) -> int | None:
 
 async def _events(
     context: Context,
-    deliveries: AsyncIterator[Delivery],
+    deliveries: AsyncGenerator[Delivery, None],
     event_type: type[E],
     keep: Keep | None = None,
     last: Callable[[ChangeRow], bool] | None = None,
@@ -51,20 +52,31 @@ async def _events(
     """Each event resolves its object through loaders its batch shares (read from the
     database, not the cache: another process may publish a change before its writer has
     invalidated the cache)."""
-    async for delivery in deliveries:
-        context.loaders = delivery.batch.loaders_for(context.viewer)
-        if keep is None or await keep(context, delivery.row):
-            yield event_type.from_row(delivery.row)
-        if last is not None and last(delivery.row):
-            return
+    async with contextlib.aclosing(deliveries):
+        async for delivery in deliveries:
+            if keep is None or keep(context.viewer, delivery.row):
+                context.loaders = delivery.batch.loaders_for(context.viewer)
+                yield delivery.batch.event(
+                    (event_type, delivery.row.id), _maker(event_type, delivery)
+                )
+            if last is not None and last(delivery.row):
+                return
 
 
-async def _visible_product(context: Context, row: ChangeRow) -> bool:
-    """Anonymous viewers see changes to products they may see, and the change that hid one."""
-    if context.viewer.is_staff or row.kind == ChangeKind.DELETED or "status" in row.changed_fields:
+def _maker(event_type: type[E], delivery: Delivery) -> Callable[[], E]:
+    return lambda: event_type.from_delivery(delivery)
+
+
+def _visible_product(viewer: Viewer, row: ChangeRow) -> bool:
+    """Anonymous viewers see a change if the product was public before or after it (so they
+    learn when one is hidden), judged from the statuses the change recorded, not from the
+    product as it is by the time the event is read."""
+    if viewer.is_staff:
         return True
-    product = await context.loaders.product_by_id.load(row.entity_id)
-    return product is not None and context.viewer.can_see(product)
+    values = row.values or {}
+    after = values.get("status")
+    before = values.get("previousStatus", after)
+    return ProductStatus.ACTIVE in (after, before)
 
 
 async def _check_category(context: Context, key: int, given: str | None) -> None:

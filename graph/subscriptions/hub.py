@@ -8,12 +8,13 @@ delays the others.
 
 import asyncio
 import logging
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
 from db.rows import ChangeRow
-from graph.errors import SubscriberTooSlow
+from graph.errors import EventsUnavailable, SubscriberTooSlow
 from graph.viewer import Viewer
 from workers.events import EventStream
 
@@ -32,12 +33,39 @@ class Batch:
     viewer scope, so the SQL an event costs does not grow with the number of subscribers."""
 
     make_loaders: LoadersFactory
+    # The hub's counters: how many results were computed, and how many reused.
+    counts: dict[str, int] = field(default_factory=dict)
     loaders: dict[bool, Any] = field(default_factory=dict)
+    # Results that subscribers with the same operation share, per event, and the event
+    # objects (GraphQL root values, immutable). Weakly held: a subscriber lagging behind keeps
+    # its batches alive, but not the results of every other operation in them.
+    results: "weakref.WeakValueDictionary[Hashable, asyncio.Future[Any]]" = field(
+        default_factory=weakref.WeakValueDictionary
+    )
+    events: "weakref.WeakValueDictionary[Hashable, Any]" = field(
+        default_factory=weakref.WeakValueDictionary
+    )
 
     def loaders_for(self, viewer: Viewer) -> Any:
         found = self.loaders.get(viewer.is_staff)
         if found is None:
             found = self.loaders[viewer.is_staff] = self.make_loaders(viewer)
+        return found
+
+    def event(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        found = self.events.get(key)
+        if found is None:
+            found = self.events[key] = make()
+        return found
+
+    def shared(self, key: Hashable, compute: Callable[[], "asyncio.Future[Any]"]) -> Any:
+        """The result stored under `key`, computed by the first subscriber that asks."""
+        found = self.results.get(key)
+        if found is None:
+            found = self.results[key] = compute()
+            self.counts["executions"] = self.counts.get("executions", 0) + 1
+        else:
+            self.counts["sharedResults"] = self.counts.get("sharedResults", 0) + 1
         return found
 
 
@@ -87,16 +115,28 @@ class Subscriber:
 
 class EventHub:
     def __init__(
-        self, stream: EventStream, make_loaders: LoadersFactory, queue_size: int = 1_000
+        self,
+        stream: EventStream,
+        make_loaders: LoadersFactory,
+        queue_size: int = 1_000,
+        newest_change: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
+        """`newest_change`: the change log's newest sequence, where the hub starts when the
+        stream is behind the log (new, lost, or being refilled): older changes are history,
+        which only subscribers resuming with a cursor ask for, and get from the log."""
         self.stream = stream
         self.make_loaders = make_loaders
         self.queue_size = queue_size
+        self.newest_change = newest_change
         self.position = 0
         self.subscribers: dict[str, set[Subscriber]] = {}
         self.delivered = 0
         self.overflows = 0
+        self.counts: dict[str, int] = {"executions": 0, "sharedResults": 0}
         self.started = asyncio.Event()
+
+    def batch(self) -> Batch:
+        return Batch(self.make_loaders, self.counts)
 
     def subscribe(self, entity_type: str, matches: Matcher) -> Subscriber:
         subscriber = Subscriber(entity_type, matches, self.queue_size)
@@ -114,10 +154,11 @@ class EventHub:
             "queued": sum(s.queue.qsize() for s in subscribers),
             "delivered": self.delivered,
             "overflows": self.overflows,
+            **self.counts,
         }
 
     def dispatch(self, rows: list[ChangeRow]) -> None:
-        batch = Batch(self.make_loaders)
+        batch = self.batch()
         for row in rows:
             delivery = Delivery(row, batch)
             for subscriber in tuple(self.subscribers.get(row.entity_type, ())):
@@ -131,13 +172,28 @@ class EventHub:
                 subscriber.overflow()
         self.position = max(self.position, rows[-1].id)
 
+    async def _start(self) -> int:
+        position = await self.stream.last_sequence()
+        if self.newest_change is not None:
+            position = max(position, await self.newest_change())
+        return position
+
+    async def ready(self, seconds: float) -> None:
+        """Until the reader knows where it starts; a subscriber registered earlier could miss
+        the changes committed in between."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self.started.wait()
+        except TimeoutError:
+            raise EventsUnavailable("The event stream is unavailable; try again shortly.") from None
+
     async def run(self, block_seconds: float = 1.0) -> None:
         """Follow the stream from its end (earlier changes are replayed per subscriber)."""
         failures = 0
         while True:
             try:
                 if not self.started.is_set():
-                    self.position = await self.stream.last_sequence()
+                    self.position = await self._start()
                     self.started.set()
                 rows = await self.stream.read(self.position, READ_COUNT, block_seconds)
             except Exception as error:

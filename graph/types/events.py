@@ -1,7 +1,9 @@
 """What subscriptions send: one committed change, with the current object it changed."""
 
+import asyncio
+from collections.abc import Callable, Hashable
 from datetime import datetime
-from typing import Self
+from typing import Any, Self
 
 import strawberry
 from strawberry.types import Info
@@ -10,6 +12,7 @@ from db.pagination import Keyset
 from db.rows import ChangeRow
 from graph import cursors, ids
 from graph.context import Context
+from graph.subscriptions.hub import Batch, Delivery
 from graph.types.category import Category
 from graph.types.change import CHANGE_SORT_NAME, ChangeKind
 from graph.types.job import Job
@@ -34,16 +37,24 @@ class ChangeEvent:
     changed_fields: list[str] = strawberry.field(description="The API fields that changed.")
     occurred_at: datetime = strawberry.field(description="When the change was committed.")
     row: strawberry.Private[ChangeRow]
+    batch: strawberry.Private[Batch | None] = None
 
     @classmethod
-    def from_row(cls, row: ChangeRow) -> Self:
+    def from_delivery(cls, delivery: Delivery) -> Self:
+        row = delivery.row
         return cls(
             cursor=event_cursor(row.id),
             kind=ChangeKind(str(row.kind)),
             changed_fields=list(row.changed_fields),
             occurred_at=row.occurred_at,
             row=row,
+            batch=delivery.batch,
         )
+
+    def shared(self, key: Hashable, compute: Callable[[], "asyncio.Future[Any]"]) -> Any:
+        """Subscribers with the same operation, variables and role get one execution."""
+        assert self.batch is not None
+        return self.batch.shared((key, self.row.id), compute)
 
     @property
     def deleted(self) -> bool:
