@@ -30,6 +30,8 @@ class Settings(WorkerSettings):
     ws_init_timeout_seconds: float = 5.0
     # The server pings each WebSocket this often, so proxies keep idle ones open.
     ws_keepalive_seconds: float = 15.0
+    # Also speak Apollo's retired subscriptions-transport-ws (subprotocol `graphql-ws`).
+    ws_legacy_protocol: bool = False
     # Compressing each small event costs more CPU per subscriber than it saves on a LAN.
     ws_per_message_deflate: bool = False
 

@@ -1,15 +1,16 @@
-"""GraphQL over WebSocket: the graphql-transport-ws protocol (enisdenjo/graphql-ws) on /graphql.
+"""GraphQL over WebSocket: the graphql-transport-ws protocol (enisdenjo/graphql-ws) on /graphql,
+and, only with WS_LEGACY_PROTOCOL=true, Apollo's retired subscriptions-transport-ws (`graphql-ws`).
 
-Close codes are the protocol's: 4400 bad message, 4401 subscribe before the ack, 4403 bad
-token, 4406 no acceptable subprotocol (the legacy `graphql-ws` one included), 4408 no
-connection_init in time, 4409 a duplicate operation id, 4429 a second connection_init.
-Operation failures are GraphQL errors with a stable `extensions.code` and the connection
-serves on.
+Close codes are graphql-transport-ws's: 4400 bad message, 4401 subscribe before the ack, 4403
+bad or expired token, 4406 no acceptable subprotocol, 4408 no connection_init in time, 4409 a
+duplicate operation id, 4429 a second connection_init. Operation failures are GraphQL errors
+with a stable `extensions.code` and the connection serves on.
 """
 
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,25 @@ from graph.state import GatewayState
 from graph.viewer import ANONYMOUS, Viewer
 
 log = logging.getLogger(__name__)
-PROTOCOL = "graphql-transport-ws"
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """Where the two protocols differ; everything else is shared."""
+
+    subprotocol: str
+    start: str  # client: run an operation
+    stop: str  # client: stop one
+    result: str  # server: one result of an operation
+    keepalive: str  # server: sent periodically (and, in the legacy protocol, after the ack)
+    pings: bool  # ping/pong messages exist
+    # A second start with a running id: the legacy protocol restarts it, the modern one closes.
+    restarts: bool
+
+
+MODERN = Dialect("graphql-transport-ws", "subscribe", "complete", "next", "ping", True, False)
+LEGACY = Dialect("graphql-ws", "start", "stop", "data", "ka", False, True)
+PROTOCOL = MODERN.subprotocol
 
 
 MAX_REASON_BYTES = 123  # what a close frame can carry (RFC 6455, 5.5)
@@ -65,9 +84,12 @@ def _viewer(state: GatewayState, payload: Any) -> Viewer:
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, state: GatewayState) -> None:
+    def __init__(
+        self, websocket: WebSocket, state: GatewayState, dialect: Dialect = MODERN
+    ) -> None:
         self.websocket = websocket
         self.state = state
+        self.dialect = dialect
         self.viewer: Viewer | None = None
         self.init_received = False
         self.operations: dict[str, asyncio.Task[None]] = {}
@@ -106,7 +128,7 @@ class Connection:
         with contextlib.suppress(Exception):
             while True:
                 await asyncio.sleep(seconds)
-                await self.send({"type": "ping"})
+                await self.send({"type": self.dialect.keepalive})
 
     async def _receive(self) -> None:
         received = await self.websocket.receive()
@@ -124,24 +146,42 @@ class Connection:
         await self._handle(message["type"], message)
 
     async def _handle(self, kind: str, message: dict[str, Any]) -> None:
+        dialect = self.dialect
         if kind == "connection_init":
-            if self.init_received:
-                raise Close(4429, "Too many initialisation requests")
-            self.init_received = True
-            self.viewer = _viewer(self.state, message.get("payload"))
-            await self.send({"type": "connection_ack"})
-        elif kind == "ping":
+            await self._init(message.get("payload"))
+        elif dialect.pings and kind == "ping":
             await self.send({"type": "pong"})
-        elif kind == "pong":
+        elif dialect.pings and kind == "pong":
             pass
-        elif kind == "subscribe":
+        elif kind == dialect.start:
             self._subscribe(message)
-        elif kind == "complete":
-            task = self.operations.pop(str(message.get("id")), None)
-            if task is not None:
-                task.cancel()
+        elif kind == dialect.stop:
+            self._stop(str(message.get("id")))
+        elif dialect is LEGACY and kind == "connection_terminate":
+            raise Close(1000, "Terminated")
         else:
             raise Close(4400, f"Invalid message type {kind[:50]!r}")
+
+    async def _init(self, payload: Any) -> None:
+        if self.init_received:
+            raise Close(4429, "Too many initialisation requests")
+        self.init_received = True
+        try:
+            self.viewer = _viewer(self.state, payload)
+        except Close as refused:
+            if self.dialect is LEGACY:  # it says why in a message before closing
+                await self.send(
+                    {"type": "connection_error", "payload": {"message": refused.reason}}
+                )
+            raise
+        await self.send({"type": "connection_ack"})
+        if self.dialect is LEGACY:
+            await self.send({"type": self.dialect.keepalive})
+
+    def _stop(self, op_id: str) -> None:
+        task = self.operations.pop(op_id, None)
+        if task is not None:
+            task.cancel()
 
     def _subscribe(self, message: dict[str, Any]) -> None:
         if self.viewer is None:
@@ -150,7 +190,9 @@ class Connection:
         if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
             raise Close(4400, "Invalid message: subscribe needs an `id` and a `payload`")
         if op_id in self.operations:
-            raise Close(4409, f"Subscriber for {op_id[:100]} already exists")
+            if not self.dialect.restarts:
+                raise Close(4409, f"Subscriber for {op_id} already exists")
+            self._stop(op_id)
         if len(self.operations) >= self.state.settings.ws_max_subscriptions:
             limit = self.state.settings.ws_max_subscriptions
             text = f"A connection may run at most {limit} operations at once."
@@ -240,15 +282,18 @@ class Connection:
         result: dict[str, Any] = {"data": data}
         if errors:
             result["errors"] = errors
-        await self.send({"type": "next", "id": op_id, "payload": result})
+        await self.send({"type": self.dialect.result, "id": op_id, "payload": result})
 
 
 async def graphql_ws_endpoint(websocket: WebSocket) -> None:
     state: GatewayState = websocket.app.state.gateway
-    if PROTOCOL not in websocket.scope.get("subprotocols", []):
-        # The legacy subscriptions-transport-ws ("graphql-ws") protocol is not spoken here.
+    dialects = [MODERN, LEGACY] if state.settings.ws_legacy_protocol else [MODERN]
+    offered = websocket.scope.get("subprotocols", [])
+    # The client's order of preference decides between the protocols this server speaks.
+    dialect = next((d for name in offered for d in dialects if d.subprotocol == name), None)
+    if dialect is None:
         await websocket.accept()
         await websocket.close(4406, "Subprotocol not acceptable")
         return
-    await websocket.accept(subprotocol=PROTOCOL)
-    await Connection(websocket, state).serve()
+    await websocket.accept(subprotocol=dialect.subprotocol)
+    await Connection(websocket, state, dialect).serve()
