@@ -192,8 +192,9 @@ class Executor:
                 def compute(event: Any = event) -> "asyncio.Future[EventResult]":
                     return asyncio.ensure_future(self._event_result(built, event))
 
+                future = shared(share_key, compute)
                 # Shielded: a subscriber that leaves must not cancel the others' result.
-                yield await asyncio.shield(shared(share_key, compute))
+                yield future.result() if future.done() else await asyncio.shield(future)
         finally:
             aclose = getattr(source, "aclose", None)
             if aclose is not None:

@@ -158,6 +158,7 @@ async def collect(
 
 async def test_the_s1_workload_streams_a_categorys_changes_with_the_current_product(
     stack: Stack,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     root, elsewhere = stack.roots[0], stack.roots[9]
     events: list[tuple[dict[str, Any], float]] = []
@@ -177,7 +178,8 @@ async def test_the_s1_workload_streams_a_categorys_changes_with_the_current_prod
     assert all(e["product"]["priceRange"]["min"]["currency"] for e in received)
     cursors = [sequence(e["cursor"]) for e in received]
     assert cursors == sorted(set(cursors))
-    print("S1 delivery latency:", percentiles([latency_ms(e, at) for e, at in events]))
+    with capsys.disabled():  # measurements belong in the test output
+        print("\nS1 delivery latency:", percentiles([latency_ms(e, at) for e, at in events]))
 
 
 @pytest.mark.parametrize("source", ["stream", "table"])
@@ -306,6 +308,7 @@ async def test_job_updated_streams_a_bulk_job_until_it_finishes(stack: Stack) ->
 
 async def test_a_subscriber_that_never_reads_is_closed_and_the_others_keep_up(
     stack: Stack,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """10,000 events: the stalled subscriber's queue overflows, it is told why and closed; the
     reading one gets every event; the server's memory stays bounded."""
@@ -376,11 +379,12 @@ async def test_a_subscriber_that_never_reads_is_closed_and_the_others_keep_up(
         assert (message["type"], message["id"]) == ("error", "stalled"), message
         assert message["payload"][0]["extensions"]["code"] == "SUBSCRIBER_TOO_SLOW"
         assert delivered < 10_000
-    print(
-        f"overflow: stalled subscriber closed after {delivered} events; the other got all "
-        f"10,000, delivery {percentiles([latency_ms(e, at) for e, at in received])}; "
-        f"server RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MiB"
-    )
+    with capsys.disabled():  # measurements belong in the test output
+        print(
+            f"overflow: stalled subscriber closed after {delivered} events; the other got all "
+            f"10,000, delivery {percentiles([latency_ms(e, at) for e, at in received])}; "
+            f"server RSS {rss_before / 2**20:.0f} -> {rss_after / 2**20:.0f} MiB"
+        )
 
 
 async def _refused_with(
