@@ -38,6 +38,7 @@ class Relay:
         self.events = events
         self.wakeup = asyncio.Event()
         self.failures = 0
+        self.failing: dict[str, int] = {}
 
     def wake(self) -> None:
         """Called right after a local commit, so the usual delay is milliseconds, not a poll."""
@@ -80,13 +81,21 @@ class Relay:
             return 0
         return await publish_committed(self.sessions, self.events, self.settings.relay_batch_size)
 
-    @staticmethod
-    async def _attempt(step: Callable[[], Awaitable[int]]) -> int:
+    async def _attempt(self, step: Callable[[], Awaitable[int]]) -> int:
+        """Runs one step; failing, logs the first failure in a row in full, then only once
+        it works again (an outage is not a traceback a second)."""
+        name = step.__name__
         try:
-            return await step()
+            done = await step()
         except Exception:  # the database, the broker or the stream is unavailable: try later
-            log.exception("relay step %s failed", step.__name__)
+            failed = self.failing.get(name, 0)
+            self.failing[name] = failed + 1
+            if not failed:
+                log.exception("relay step %s failed; retrying quietly", name)
             return 0
+        if self.failing.pop(name, 0):
+            log.warning("relay step %s works again", name)
+        return done
 
     async def run(self) -> None:
         while True:
