@@ -17,11 +17,16 @@ from graph.viewer import Role
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    workers = args.workers or settings.workers
+    if workers > 1 and not settings.redis_url:
+        # Each process would keep its own cache and event bus: a write in one would leave the
+        # others' caches stale and never reach their subscribers.
+        raise SystemExit("--workers > 1 needs REDIS_URL: the processes share its cache and stream")
     uvicorn.run(
         "graph.main:app",
         host=args.host or settings.host,
         port=args.port or settings.port,
-        workers=args.workers or settings.workers,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         ws_max_size=settings.max_body_bytes,
