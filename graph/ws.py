@@ -223,7 +223,7 @@ class Connection:
             log.error("operation %s was cancelled from outside", op_id[:100])
             await self._refuse(op_id, [error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)])
         except WebSocketDisconnect:
-            raise
+            return  # the connection's receive loop sees the disconnect and ends everything
         except Exception:
             log.exception("operation %s failed", op_id[:100])
             await self._refuse(op_id, [error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)])

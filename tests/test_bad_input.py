@@ -118,3 +118,21 @@ async def test_images_first_is_capped(api: Api, oracle: Oracle) -> None:
     assert (await api.query(document, {"s": slug, "n": -1})).codes == ["BAD_USER_INPUT"]
     one = await api.query(document, {"s": slug, "n": 1})
     assert len(one.data["product"]["images"]) == 1
+
+
+async def test_a_failing_field_does_not_break_its_siblings_that_share_a_load(
+    api: Api, oracle: Oracle
+) -> None:
+    """graphql-core cancels a failed field's siblings; their loads are shared with other fields
+    (one DataLoader future per key), which must still get their value, not a cancellation."""
+    product = next(p for p in oracle.catalog.products if oracle.public(p))
+    document = """query($id: ID!) {
+      a: product(id: $id) { category { name } images(first: 999) { url } }
+      b: product(id: $id) { name category { name } }
+    }"""
+    result = await api.query(document, {"id": ids.encode("Product", product["id"])})
+    assert result.status == 200
+    assert result.codes == ["BAD_USER_INPUT"]
+    assert result.body["data"]["a"] is None
+    assert result.body["data"]["b"]["name"] == product["name"]
+    assert result.body["data"]["b"]["category"]["name"]

@@ -492,3 +492,34 @@ async def test_bad_input_gets_a_close_code_or_an_error_and_the_server_serves_on(
         response = await http.post(f"{stack.server.url}/graphql", json={"query": S1})
     assert response.status_code == 400
     assert "WebSocket" in response.json()["errors"][0]["message"]
+
+
+async def test_a_failing_field_in_one_subscription_does_not_end_the_others(stack: Stack) -> None:
+    """graphql-core cancels the siblings of a field that fails; the loads they were waiting on
+    are shared by every subscription of the batch, which must still get their values."""
+    root = stack.roots[7]
+    failing = (
+        "subscription($c: ID!) { productChanged(categoryId: $c) { cursor "
+        "product { category { name } images(first: 999) { url } } } }"
+    )
+    sound = (
+        "subscription($c: ID!) { productChanged(categoryId: $c) { cursor "
+        "product { name category { name } } } }"
+    )
+    async with raw_client(stack.server.ws_url) as bad, raw_client(stack.server.ws_url) as good:
+        await bad.init()
+        await bad.subscribe("bad", failing, c=root.id)
+        await good.init()
+        await good.subscribe("good", sound, c=root.id)
+        await subscribed(stack, 2)
+        names = [f"sibling {n}" for n in range(3)]
+        for name in names:
+            await rename(stack.server.url, stack.editor, root.active[0], name)
+        received = [await good.receive() for _ in names]
+        refused = await bad.receive()
+    shown = [m["payload"]["data"]["productChanged"]["product"]["name"] for m in received]
+    # The product as it is when its batch is read: the newest name by the last event.
+    assert set(shown) <= set(names)
+    assert shown[-1] == names[-1]
+    assert refused["type"] == "next"
+    assert refused["payload"]["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -1,5 +1,6 @@
 """The base every loader shares: a session factory (never a session) and the optional cache."""
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
@@ -26,6 +27,16 @@ class SessionLoader(DataLoader[K, V]):
         self.sessions = sessions
         # Not `cache`: DataLoader uses that name for its per-request memo switch.
         self.store = store
+
+    def load(self, key: K) -> "asyncio.Future[V]":
+        """DataLoader's future for `key`, shielded: a caller that is cancelled (graphql-core
+        cancels a failed field's siblings; a subscriber leaves) must not cancel the value that
+        every other caller of this loader shares. A future cancelled anyway is loaded anew."""
+        future = super().load(key)
+        if future.cancelled():
+            self.clear(key)
+            future = super().load(key)
+        return asyncio.shield(future)
 
     def prime_missing(self, key: K, value: V) -> None:
         """Prime without replacing a value some caller is already waiting for."""

@@ -6,6 +6,7 @@ anything at or below the last sequence already yielded is skipped. Together: no 
 duplicate, commit order throughout.
 """
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from db.rows import ChangeRow
 from graph.subscriptions.hub import Delivery, EventHub, Matcher
 from workers.events import EventStream
 
+log = logging.getLogger(__name__)
 REPLAY_PAGE = 200
 READY_TIMEOUT_SECONDS = 5.0
 
@@ -27,12 +29,16 @@ def _holds(oldest: int | None, after: int) -> bool:
 
 
 async def _stream_page(stream: EventStream, after: int) -> list[ChangeRow] | None:
-    """A page of the stream after `after`; None if it no longer holds them, checked again
-    after the read, since a trim may land in between."""
-    if not _holds(await stream.oldest_sequence(), after):
+    """A page of the stream after `after`; None if it no longer holds them (checked again
+    after the read, since a trim may land in between) or cannot be read."""
+    try:
+        if not _holds(await stream.oldest_sequence(), after):
+            return None
+        rows = await stream.read(after, REPLAY_PAGE)
+        return rows if _holds(await stream.oldest_sequence(), after) else None
+    except Exception as error:  # the stream is unavailable: the change table answers
+        log.warning("replaying from the change table, the stream failed: %r", error)
         return None
-    rows = await stream.read(after, REPLAY_PAGE)
-    return rows if _holds(await stream.oldest_sequence(), after) else None
 
 
 async def _missed(

@@ -1,7 +1,7 @@
 """The subscription fields: check the arguments, then follow the matching changes."""
 
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
 from db.models import ChangeKind, ProductStatus
@@ -19,10 +19,10 @@ from graph.types.events import (
     ProductChangeEvent,
     cursor_sequence,
 )
-from graph.viewer import Role, Viewer
+from graph.viewer import Role
 
 E = TypeVar("E", bound=ChangeEvent)
-Keep = Callable[[Viewer, ChangeRow], bool]
+Keep = Callable[[Context, ChangeRow], Awaitable[bool]]
 
 
 def _hub(context: Context) -> EventHub:
@@ -54,11 +54,11 @@ async def _events(
     invalidated the cache)."""
     async with contextlib.aclosing(deliveries):
         async for delivery in deliveries:
-            if keep is None or keep(context.viewer, delivery.row):
-                context.loaders = delivery.batch.loaders_for(context.viewer)
-                yield delivery.batch.event(
-                    (event_type, delivery.row.id), _maker(event_type, delivery)
-                )
+            context.loaders = delivery.batch.loaders_for(context.viewer)
+            if keep is not None and not await keep(context, delivery.row):
+                continue  # nor may a hidden change end the stream: that too would tell
+            key = (event_type, delivery.row.id)
+            yield delivery.batch.event(key, _maker(event_type, delivery))
             if last is not None and last(delivery.row):
                 return
 
@@ -67,14 +67,18 @@ def _maker(event_type: type[E], delivery: Delivery) -> Callable[[], E]:
     return lambda: event_type.from_delivery(delivery)
 
 
-def _visible_product(viewer: Viewer, row: ChangeRow) -> bool:
+async def _visible_product(context: Context, row: ChangeRow) -> bool:
     """Anonymous viewers see a change if the product was public before or after it (so they
     learn when one is hidden), judged from the statuses the change recorded, not from the
-    product as it is by the time the event is read."""
-    if viewer.is_staff:
+    product as it is by the time the event is read. Rows recorded without them (by an older
+    version) fall back to the product as it is now."""
+    if context.viewer.is_staff:
         return True
     values = row.values or {}
     after = values.get("status")
+    if after is None and "previousStatus" not in values:
+        product = await context.loaders.product_by_id.load(row.entity_id)
+        return product is not None and context.viewer.can_see(product)
     before = values.get("previousStatus", after)
     return ProductStatus.ACTIVE in (after, before)
 
