@@ -523,3 +523,35 @@ async def test_a_failing_field_in_one_subscription_does_not_end_the_others(stack
     assert shown[-1] == names[-1]
     assert refused["type"] == "next"
     assert refused["payload"]["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_changes_recorded_without_a_status_are_judged_by_the_product_now(
+    stack: Stack,
+) -> None:
+    """Rows an older version wrote carry no status: an anonymous subscriber gets those of
+    products public now, and not those of drafts."""
+    root = stack.roots[8]
+    assert root.drafts, "the seed puts drafts in every root"
+    public, draft = (
+        int(base64.b64decode(g).decode().split(":")[1]) for g in (root.active[0], root.drafts[0])
+    )
+    category = int(base64.b64decode(root.id).decode().split(":")[1])
+    watch = "subscription($c: ID!) { productChanged(categoryId: $c) { productId } }"
+    async with raw_client(stack.server.ws_url) as client:
+        await client.init()
+        await client.subscribe("old", watch, c=root.id)
+        await subscribed(stack, 1)
+        connection = await asyncpg.connect(stack.dsn)
+        try:
+            for product in (draft, public):
+                await connection.execute(
+                    "INSERT INTO changes (entity_type, entity_id, kind, changed_fields, "
+                    "category_ids, actor, occurred_at) VALUES ('Product', $1, 'UPDATED', "
+                    "'[\"name\"]'::json, $2::json, 'older version', clock_timestamp())",
+                    product,
+                    f"[{category}]",
+                )
+        finally:
+            await connection.close()
+        received = await client.receive()
+    assert received["payload"]["data"]["productChanged"]["productId"] == root.active[0]
