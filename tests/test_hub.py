@@ -1,7 +1,7 @@
 """The event hub in one process: bounded queues, overflow, replay then live without gaps."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -77,6 +77,31 @@ async def test_events_go_only_to_subscribers_they_match() -> None:
     assert (await shoes.next()).row.id == 1
     assert shoes.queue.empty()
     assert (await categories.next()).row.id == 3
+
+
+async def test_an_event_is_offered_only_to_subscribers_watching_it() -> None:
+    """1,000 subscribers each watching one product, 10 watching a category: an event asks the
+    matchers of those it can concern, not all of them."""
+    events = hub()
+    asked: list[int] = []
+
+    def asking(key: int) -> Callable[[ChangeRow], bool]:
+        def matches(row: ChangeRow) -> bool:
+            asked.append(key)
+            return True
+
+        return matches
+
+    for product in range(1, 1_001):
+        events.subscribe("Product", asking(product), ("entity", product))
+    shelf = [events.subscribe("Product", asking(-c), ("category", c)) for c in range(10)]
+    everything = events.subscribe("Product", asking(0))
+    events.dispatch([change(500, category=3)])
+    assert sorted(asked) == [-3, 0, 500]
+    assert (await shelf[3].next()).row.id == 500
+    assert (await everything.next()).row.id == 500
+    assert all(s.queue.empty() for n, s in enumerate(shelf) if n != 3)
+    assert events.stats()["subscribers"] == 1_011
 
 
 @pytest.fixture

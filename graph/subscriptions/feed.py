@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.queries.changes import changes_after
 from db.rows import ChangeRow
-from graph.subscriptions.hub import Delivery, EventHub, Matcher
+from graph.subscriptions.hub import Delivery, EventHub, Matcher, Watch
 from workers.events import EventStream
 
 log = logging.getLogger(__name__)
@@ -70,11 +70,12 @@ async def follow(
     matches: Matcher,
     after: int | None = None,
     initial: Callable[[], Awaitable[ChangeRow | None]] | None = None,
+    watch: Watch = None,
 ) -> AsyncGenerator[Delivery, None]:
     """`after`: replay what followed that sequence first. `initial`: a change to send first
     (read once the subscriber is registered), such as a job's latest."""
     await hub.ready(READY_TIMEOUT_SECONDS)
-    subscriber = hub.subscribe(entity_type, matches)
+    subscriber = hub.subscribe(entity_type, matches, watch)
     try:
         last = 0
         first = None if initial is None else await initial()

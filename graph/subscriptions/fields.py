@@ -11,7 +11,7 @@ from graph import ids
 from graph.context import Context
 from graph.errors import BadUserInput, Forbidden, Unauthenticated
 from graph.subscriptions.feed import follow
-from graph.subscriptions.hub import Delivery, EventHub
+from graph.subscriptions.hub import Delivery, EventHub, Watch
 from graph.types.events import (
     CategoryChangeEvent,
     ChangeEvent,
@@ -89,6 +89,12 @@ async def _check_category(context: Context, key: int, given: str | None) -> None
         raise BadUserInput(f"No category has the id {given!r}.")
 
 
+def _watch(entity: int | None, category: int | None) -> Watch:
+    if entity is not None:
+        return ("entity", entity)
+    return None if category is None else ("category", category)
+
+
 def _deleted(row: ChangeRow) -> bool:
     return row.kind == ChangeKind.DELETED
 
@@ -112,7 +118,8 @@ async def product_changed(
             category is None or category in row.category_ids
         )
 
-    deliveries = follow(hub, context.sessions, "Product", matches, sequence)
+    watch = _watch(product, category)
+    deliveries = follow(hub, context.sessions, "Product", matches, sequence, watch=watch)
     last = None if product is None else _deleted
     return _events(context, deliveries, ProductChangeEvent, _visible_product, last)
 
@@ -132,7 +139,8 @@ async def category_changed(
     def last(row: ChangeRow) -> bool:
         return row.entity_id == category and _deleted(row)
 
-    deliveries = follow(hub, context.sessions, "Category", matches, sequence)
+    watch = _watch(None, category)
+    deliveries = follow(hub, context.sessions, "Category", matches, sequence, watch=watch)
     return _events(context, deliveries, CategoryChangeEvent, None, last)
 
 
@@ -160,6 +168,12 @@ async def job_updated(context: Context, id_: str) -> AsyncIterator[JobUpdateEven
         return "finishedAt" in row.changed_fields
 
     deliveries = follow(
-        hub, context.sessions, "Job", lambda row: row.entity_id == job, None, latest
+        hub,
+        context.sessions,
+        "Job",
+        lambda row: row.entity_id == job,
+        None,
+        latest,
+        ("entity", job),
     )
     return _events(context, deliveries, JobUpdateEvent, None, finished)

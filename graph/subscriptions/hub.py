@@ -23,6 +23,9 @@ READ_COUNT = 500
 MAX_BACKOFF_SECONDS = 5.0
 
 Matcher = Callable[[ChangeRow], bool]
+# What a subscriber watches, so an event is offered only to the subscribers it can concern:
+# one entity ("entity", id), a category's subtree ("category", id), or (None) every one.
+Watch = tuple[str, int] | None
 # Builds the loaders that one batch of events shares, per viewer scope.
 LoadersFactory = Callable[[Viewer], Any]
 
@@ -83,9 +86,12 @@ OVERFLOWED = _Overflowed()
 
 
 class Subscriber:
-    def __init__(self, entity_type: str, matches: Matcher, queue_size: int) -> None:
+    def __init__(
+        self, entity_type: str, matches: Matcher, queue_size: int, watch: Watch = None
+    ) -> None:
         self.entity_type = entity_type
         self.matches = matches
+        self.watch = watch
         self.queue: asyncio.Queue[Delivery | _Overflowed] = asyncio.Queue(queue_size)
         self.overflowed = False
 
@@ -129,7 +135,9 @@ class EventHub:
         self.queue_size = queue_size
         self.newest_change = newest_change
         self.position = 0
-        self.subscribers: dict[str, set[Subscriber]] = {}
+        # By (entity type, watch): an event looks up its entity, its categories and "all",
+        # never every subscriber.
+        self.subscribers: dict[tuple[str, Watch], set[Subscriber]] = {}
         self.delivered = 0
         self.overflows = 0
         self.counts: dict[str, int] = {"executions": 0, "sharedResults": 0}
@@ -138,13 +146,26 @@ class EventHub:
     def batch(self) -> Batch:
         return Batch(self.make_loaders, self.counts)
 
-    def subscribe(self, entity_type: str, matches: Matcher) -> Subscriber:
-        subscriber = Subscriber(entity_type, matches, self.queue_size)
-        self.subscribers.setdefault(entity_type, set()).add(subscriber)
+    def subscribe(self, entity_type: str, matches: Matcher, watch: Watch = None) -> Subscriber:
+        """`matches` decides; `watch` only narrows which events it is asked about."""
+        subscriber = Subscriber(entity_type, matches, self.queue_size, watch)
+        self.subscribers.setdefault((entity_type, watch), set()).add(subscriber)
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        self.subscribers.get(subscriber.entity_type, set()).discard(subscriber)
+        key = (subscriber.entity_type, subscriber.watch)
+        group = self.subscribers.get(key)
+        if group is not None:
+            group.discard(subscriber)
+            if not group:
+                del self.subscribers[key]
+
+    def _candidates(self, row: ChangeRow) -> list[Subscriber]:
+        kind, groups = row.entity_type, self.subscribers
+        found = [*groups.get((kind, None), ()), *groups.get((kind, ("entity", row.entity_id)), ())]
+        for category in row.category_ids:
+            found.extend(groups.get((kind, ("category", category)), ()))
+        return found
 
     def stats(self) -> dict[str, int]:
         subscribers = [s for group in self.subscribers.values() for s in group]
@@ -161,8 +182,8 @@ class EventHub:
         batch = self.batch()
         for row in rows:
             delivery = Delivery(row, batch)
-            for subscriber in tuple(self.subscribers.get(row.entity_type, ())):
-                if not subscriber.matches(row):
+            for subscriber in self._candidates(row):
+                if subscriber.overflowed or not subscriber.matches(row):
                     continue
                 if subscriber.offer(delivery):
                     self.delivered += 1
