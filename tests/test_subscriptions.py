@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,7 +22,7 @@ from db.global_ids import encode
 from graph.auth import issue
 from graph.settings import Settings
 from graph.viewer import Role
-from tests.celery_support import Worker
+from tests.celery_support import Worker, private_redis
 from tests.conftest import postgres_database, seeded
 from tests.servers import GatewayServer
 from tests.subscribing import (
@@ -555,3 +556,46 @@ async def test_changes_recorded_without_a_status_are_judged_by_the_product_now(
             await connection.close()
         received = await client.receive()
     assert received["payload"]["data"]["productChanged"]["productId"] == root.active[0]
+
+
+async def test_changes_made_while_redis_is_down_arrive_once_it_is_back(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Redis (stream, cache and broker) stops; mutations still commit; it comes back empty.
+    The relay refills the stream and the subscriber gets what was committed meanwhile."""
+    root = stack.roots[9]
+    watch = "subscription($c: ID!) { productChanged(categoryId: $c) { cursor productId } }"
+    with private_redis() as redis_server:
+        env = {
+            "DATABASE_URL": stack.dsn.replace("postgresql://", "postgresql+asyncpg://"),
+            "REDIS_URL": redis_server.url,
+            "RELAY_POLL_SECONDS": "0.2",
+        }
+        server = GatewayServer(env, tmp_path / "serve.log")
+        try:
+            async with raw_client(server.ws_url) as client:
+                await client.init()
+                await client.subscribe("1", watch, c=root.id)
+                for _ in range(200):
+                    async with local_http() as http:
+                        ready = (await http.get(f"{server.url}/readyz")).json()
+                    if ready["dependencies"]["subscriptions"]["subscribers"]:
+                        break
+                    await asyncio.sleep(0.025)
+                await rename(server.url, stack.editor, root.active[0], "before the outage")
+                first = await client.receive()
+                redis_server.stop()
+                during = [root.active[1], root.active[2]]
+                for n, product in enumerate(during):
+                    await rename(server.url, stack.editor, product, f"during the outage {n}")
+                redis_server.start()
+                later = [await client.receive(30) for _ in during]
+        finally:
+            server.stop()
+    assert first["payload"]["data"]["productChanged"]["productId"] == root.active[0]
+    got = [m["payload"]["data"]["productChanged"] for m in later]
+    assert [event["productId"] for event in got] == during
+    sequences = [
+        sequence(m["payload"]["data"]["productChanged"]["cursor"]) for m in [first, *later]
+    ]
+    assert sequences == sorted(set(sequences))
