@@ -63,3 +63,12 @@ def _ensure_sqlite_directory(url: str) -> None:
     _, _, path = url.partition(":///")
     if path and path != ":memory:" and not path.startswith(":"):
         Path(path.split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def read_sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    """Sessions for reads that run one statement at a time, on PostgreSQL without a transaction:
+    no BEGIN and ROLLBACK round trips around each loader batch. Under READ COMMITTED each
+    statement sees its own snapshot either way. Anything that writes uses `session_factory`."""
+    if engine.dialect.name != "postgresql":
+        return session_factory(engine)
+    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache.aside import Cache
 from db.cache.setup import invalidator
-from db.engine import create_engine, session_factory
+from db.engine import create_engine, read_sessions, session_factory
 from db.queries.changes import latest_change_id
 from graph.context import Loaders
 from graph.executor import Executor
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         cache = settings.build_cache()
         sessions = session_factory(engine, invalidator(cache))
+        reads = read_sessions(engine)
         dispatcher = build_dispatcher(settings, cache)
         events, events_client = await build_event_stream(settings, sessions)
         relay = Relay(sessions, dispatcher, settings, events)
@@ -100,11 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 loop.call_soon_threadsafe(relay.wake)
 
             dispatcher.on_commit = wake_relay
-        hub = build_hub(settings, events, sessions)
+        hub = build_hub(settings, events, reads)
         app.state.gateway = GatewayState(
             settings=settings,
             engine=engine,
             sessions=sessions,
+            reads=reads,
             executor=Executor(build_schema(), settings.document_cache_size),
             relay=relay,
             cache=cache,

@@ -160,7 +160,7 @@ async def products(
     window = page_window(info, request, sort_name, SORT_KEY_TYPES[sort.field])
 
     async def load() -> Page[ProductRow]:
-        async with info.context.sessions() as session:
+        async with info.context.readers() as session:
             return await product_queries.product_page(
                 session=session, flt=flt, sort=sort, window=window
             )
@@ -187,7 +187,7 @@ async def categories(
     parent = None if parent_id is None else ids.decode_as(parent_id, "Category")
 
     async def load() -> Page[CategoryRow]:
-        async with info.context.sessions() as session:
+        async with info.context.readers() as session:
             return await category_queries.category_page(
                 session=session, window=window, parent_id=parent, roots_only=roots_only
             )
@@ -208,7 +208,7 @@ async def categories(
 
 async def changes(info: Info[Context, Any], request: PageArguments) -> Page[ChangeRow]:
     window = page_window(info, request, "CHANGE", (int,))
-    async with info.context.sessions() as session:
+    async with info.context.readers() as session:
         return await change_queries.change_page(session=session, window=window)
 
 
@@ -216,11 +216,11 @@ async def jobs(
     info: Info[Context, Any], request: PageArguments, statuses: list[JobStatus] | None
 ) -> Page[JobRow]:
     window = page_window(info, request, "JOB", (int,))
-    async with info.context.sessions() as session:
+    async with info.context.readers() as session:
         return await job_queries.job_page(session=session, window=window, statuses=statuses)
 
 
 async def webhooks(info: Info[Context, Any], request: PageArguments) -> Page[WebhookRow]:
     window = page_window(info, request, "WEBHOOK", (int,))
-    async with info.context.sessions() as session:
+    async with info.context.readers() as session:
         return await webhook_queries.webhook_page(session=session, window=window)

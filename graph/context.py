@@ -138,15 +138,22 @@ class Context:
     store: Cache | None = None
     # The process's event hub; set for operations that arrive over a WebSocket.
     events: "EventHub | None" = None
+    # Sessions for reads (loaders, pages): without a transaction where the database allows
+    # it; writes always use `sessions`.
+    reads: async_sessionmaker[Any] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self.sessions, self.viewer, self.store)
+        self.loaders = Loaders(self.readers, self.viewer, self.store)
+
+    @property
+    def readers(self) -> async_sessionmaker[Any]:
+        return self.reads or self.sessions
 
     def after_write(self) -> None:
         """Fields resolved after a mutation must not see rows loaded before it; the relay
         hands any new outbox rows on now rather than at its next poll."""
-        self.loaders = Loaders(self.sessions, self.viewer, self.store)
+        self.loaders = Loaders(self.readers, self.viewer, self.store)
         self.wake_relay()
 
     async def send_task(self, task: str, args: dict[str, Any]) -> bool:

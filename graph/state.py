@@ -23,6 +23,8 @@ class GatewayState:
     relay: Relay
     cache: Cache | None = None
     events: EventHub | None = None
+    # Sessions for reads only (see db.engine.read_sessions).
+    reads: async_sessionmaker[Any] | None = None
 
     def context(self, viewer: Viewer, *, socket: bool = False) -> Context:
         """One operation's context; subscriptions (over a socket only) get the event hub."""
@@ -34,4 +36,5 @@ class GatewayState:
             self.relay.dispatcher,
             self.cache,
             self.events if socket else None,
+            self.reads,
         )
