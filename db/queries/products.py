@@ -6,7 +6,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, true
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -133,13 +133,17 @@ def filtered(stmt: Select[Any], flt: ProductFilter) -> Select[Any]:
     return _filtered(stmt, flt)
 
 
+_BY_IDS = select(*COLUMNS).where(products.c.id.in_(bindparam("ids", expanding=True)))
+_BY_SLUGS = select(*COLUMNS).where(products.c.slug.in_(bindparam("slugs", expanding=True)))
+
+
 async def products_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ProductRow]:
-    result = await session.execute(select(*COLUMNS).where(products.c.id.in_(ids)))
+    result = await session.execute(_BY_IDS, {"ids": list(ids)})
     return [to_row(row) for row in result]
 
 
 async def products_by_slugs(*, session: AsyncSession, slugs: Sequence[str]) -> list[ProductRow]:
-    result = await session.execute(select(*COLUMNS).where(products.c.slug.in_(slugs)))
+    result = await session.execute(_BY_SLUGS, {"slugs": list(slugs)})
     return [to_row(row) for row in result]
 
 
