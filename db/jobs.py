@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ChangeKind, JobStatus, jobs, utcnow
@@ -21,7 +20,7 @@ from db.pagination import (
     limited_page_statement,
     split_pages,
 )
-from db.rows import JobRow
+from db.rows import JobRow, reader
 from db.writes import common
 from db.writes.errors import UserErrorCode, WriteError
 from db.writes.unit import WriteTransaction
@@ -32,9 +31,7 @@ TASK_PREFIX = "gateway."
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
 
-def to_row(row: Row[Any]) -> JobRow:
-    m = row._mapping
-    return JobRow(**{c.name: m[c.name] for c in COLUMNS})
+to_row = reader(JobRow, COLUMNS)
 
 
 async def jobs_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[JobRow]:

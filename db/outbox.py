@@ -2,21 +2,17 @@
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import outbox
-from db.rows import OutboxRow
+from db.rows import OutboxRow, reader
 
 COLUMNS = tuple(outbox.c)
 
 
-def to_row(row: Row[Any]) -> OutboxRow:
-    m = row._mapping
-    return OutboxRow(**{c.name: m[c.name] for c in COLUMNS})
+to_row = reader(OutboxRow, COLUMNS)
 
 
 async def claim(*, session: AsyncSession, limit: int, now: datetime) -> list[OutboxRow]:

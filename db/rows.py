@@ -1,11 +1,28 @@
 """Plain, immutable rows that query functions return: cheap to build, safe to cache and share."""
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+from sqlalchemy import Column
+from sqlalchemy.engine import Row
 
 from db.models import ProductStatus
+
+T = TypeVar("T")
+
+
+def reader(row_type: Callable[..., T], columns: Iterable[Column[Any]]) -> Callable[[Row[Any]], T]:
+    """Builds `row_type` from a result row that selected `columns` (by their names)."""
+    names = tuple(column.name for column in columns)
+
+    def read(row: Row[Any]) -> T:
+        mapping = row._mapping
+        return row_type(**{name: mapping[name] for name in names})
+
+    return read
 
 
 @dataclass(frozen=True, slots=True)

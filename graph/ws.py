@@ -45,6 +45,7 @@ LEGACY = Dialect("graphql-ws", "start", "stop", "data", "ka", False, True)
 PROTOCOL = MODERN.subprotocol
 
 
+MASKED = [error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)]
 MAX_REASON_BYTES = 123  # what a close frame can carry (RFC 6455, 5.5)
 
 
@@ -221,12 +222,12 @@ class Connection:
                 raise  # the client completed it or left
             # Cancelled without being asked: something it awaited was cancelled under it.
             log.error("operation %s was cancelled from outside", op_id[:100])
-            await self._refuse(op_id, [error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)])
+            await self._refuse(op_id, MASKED)
         except WebSocketDisconnect:
             return  # the connection's receive loop sees the disconnect and ends everything
         except Exception:
             log.exception("operation %s failed", op_id[:100])
-            await self._refuse(op_id, [error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR)])
+            await self._refuse(op_id, MASKED)
 
     async def _run(self, op_id: str, payload: dict[str, Any], viewer: Viewer) -> None:
         query, variables, name = (

@@ -18,6 +18,17 @@ import redis
 from tests.conftest import unavailable
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def shared_redis(db: int) -> str:
+    """The shared Redis's database `db`, emptied; skips (fails under CI) if Redis is down."""
+    url = f"{SHARED_REDIS}/{db}"
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).flushdb()
+    except redis.RedisError as error:
+        unavailable(f"Redis is not reachable at {SHARED_REDIS}: {error}")
+    return url
 
 
 def free_port() -> int:

@@ -3,7 +3,7 @@ what a well-behaved client never sends."""
 
 import asyncio
 import statistics
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -78,6 +78,23 @@ async def rename_many(url: str, token: str, renames: list[tuple[str, str]]) -> N
         )
         body = await post(url, f"mutation {{ {fields} }}", token=token)
         assert all(not r["userErrors"] for r in body["data"].values()), body
+
+
+async def hub_stats(url: str) -> dict[str, Any]:
+    """The server's event hub, as /readyz reports it."""
+    async with local_http() as client:
+        body = (await client.get(f"{url}/readyz")).json()
+    stats: dict[str, Any] = body["dependencies"]["subscriptions"]
+    return stats
+
+
+async def registered(urls: Sequence[str], count: int) -> None:
+    """Waits until the servers' hubs hold at least `count` subscribers between them."""
+    for _ in range(200):
+        if sum([(await hub_stats(url))["subscribers"] for url in urls]) >= count:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"fewer than {count} subscribers registered")
 
 
 def latency_ms(event: dict[str, Any], received: float) -> float:

@@ -1,5 +1,7 @@
 """Shared helpers: the GraphQL client the tests use, and the seeded catalog as an oracle."""
 
+import asyncio
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -106,3 +108,18 @@ class ChangeLog:
     async def since_mark(self) -> list[dict[str, Any]]:
         result = await self.admin.query(CHANGES_AFTER, {"after": self.cursor})
         return [edge["node"] for edge in result.data["changes"]["edges"]]
+
+
+JOB = "query($id: ID!) { job(id: $id) { status progress result error attempts } }"
+
+
+async def finished(api: "Api", job_id: str, seconds: float = 90) -> dict[str, Any]:
+    """The job once it has SUCCEEDED or FAILED, polled through the API."""
+    deadline = time.monotonic() + seconds
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = (await api.query(JOB, {"id": job_id})).data["job"]
+        if job["status"] in ("SUCCEEDED", "FAILED"):
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {job}")

@@ -10,8 +10,7 @@ from redis.asyncio import Redis
 
 from db.cache.aside import Cache
 from db.cache.backend import CacheBackend, MemoryBackend, RedisBackend
-from tests.celery_support import private_redis
-from tests.test_jobs import shared_redis
+from tests.celery_support import private_redis, shared_redis
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 CACHE_DB = 15

@@ -16,10 +16,9 @@ import pytest_asyncio
 from graph import ids
 from graph.settings import Settings
 from graph.viewer import Role
-from tests.celery_support import private_redis
+from tests.celery_support import private_redis, shared_redis
 from tests.conftest import postgres_database, seeded, serving, token
 from tests.support import Api, workload
-from tests.test_jobs import shared_redis
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 CACHE_DB = 10

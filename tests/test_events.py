@@ -16,9 +16,9 @@ from db.rows import ChangeRow
 from db.writes.unit import write_transaction
 from graph import ids
 from graph.viewer import Role
+from tests.celery_support import shared_redis
 from tests.conftest import postgres_database, seeded, serving, token
 from tests.support import Api
-from tests.test_jobs import shared_redis
 from workers.dispatch import LocalDispatcher
 from workers.events import STREAM, MemoryEventStream, RedisEventStream
 from workers.relay import Relay

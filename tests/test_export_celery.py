@@ -1,45 +1,30 @@
 """catalogExport end to end on PostgreSQL with a real Redis broker and a real `gateway worker`."""
 
-import asyncio
 import csv
 import io
 import os
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-import redis
 from sqlalchemy import select
 
 from db.engine import create_engine
 from db.models import products
 from graph.settings import Settings
 from graph.viewer import Role
-from tests.celery_support import Worker
-from tests.conftest import postgres_database, seeded, serving, token, unavailable
-from tests.support import Api
+from tests.celery_support import Worker, shared_redis
+from tests.conftest import postgres_database, seeded, serving, token
+from tests.support import Api, finished
 from workers.tasks.export import HEADER
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-SHARED_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BROKER_DB = 14
 PRODUCTS = 300
 EXPORT = """mutation { catalogExport { job { id status } userErrors { field code } } }"""
-JOB = "query($id: ID!) { job(id: $id) { status progress result error attempts } }"
-
-
-def broker() -> str:
-    url = f"{SHARED_REDIS}/{BROKER_DB}"
-    try:
-        redis.Redis.from_url(url, socket_timeout=2).flushdb()
-    except redis.RedisError as error:
-        unavailable(f"Redis is not reachable at {SHARED_REDIS}: {error}")
-    return url
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +42,7 @@ async def export_settings(export_database: str, export_dir: Path) -> Settings:
     base = await seeded(export_database, PRODUCTS)
     return base.model_copy(
         update={
-            "celery_broker_url": broker(),
+            "celery_broker_url": shared_redis(BROKER_DB),
             "relay_poll_seconds": 0.2,
             "export_dir": export_dir,
         }
@@ -83,17 +68,6 @@ def worker(export_settings: Settings, tmp_path_factory: pytest.TempPathFactory) 
 async def export_client(export_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     async with serving(export_settings) as client:
         yield client
-
-
-async def finished(api: Api, job_id: str, seconds: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = (await api.query(JOB, {"id": job_id})).data["job"]
-        if job["status"] in ("SUCCEEDED", "FAILED"):
-            return job
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
 async def product_ids(settings: Settings) -> set[int]:

@@ -7,7 +7,6 @@ gateway's LocalDispatcher thread, with the same task code a Celery worker runs.
 import asyncio
 import csv
 import io
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -33,8 +32,9 @@ from graph import ids
 from graph.exports import export_path
 from graph.settings import Settings
 from graph.state import GatewayState
+from tests.celery_support import SHARED_REDIS
 from tests.conftest import unavailable
-from tests.support import Api
+from tests.support import Api, finished
 from tests.test_mutations_products import LEAF, create
 from tests.test_mutations_variants import VARIANT_UPDATE, variant
 from workers.dispatch import LocalDispatcher
@@ -44,7 +44,6 @@ from workers.tasks.export import HEADER, catalog_export, file_name
 
 EXPORT = """mutation($filter: ProductFilter) { catalogExport(filter: $filter) {
   job { id status kind } userErrors { field code message } } }"""
-JOB = "query($id: ID!) { job(id: $id) { status progress result error attempts } }"
 PRODUCTS = """query($filter: ProductFilter, $after: String) {
   products(first: 100, after: $after, filter: $filter) {
     edges { node { id slug status variants { sku price { amount } quantityAvailable } } }
@@ -54,7 +53,6 @@ TRACK = """mutation($id: ID!) { productViewTrack(productId: $id) {
 VIEWS = "query($id: ID) { product(id: $id) { id viewCount } }"
 REPORT = """mutation($id: ID!) { productReport(productId: $id) {
   job { id status kind } userErrors { field code message } } }"""
-SHARED_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 VIEWS_REDIS_DB = 13
 
 
@@ -71,17 +69,6 @@ def local_runtime(client: httpx.AsyncClient) -> Runtime:
     assert isinstance(dispatcher, LocalDispatcher)
     assert dispatcher.runtime is not None
     return dispatcher.runtime
-
-
-async def finished(api: Api, job_id: str, seconds: float = 60) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    job: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        job = (await api.query(JOB, {"id": job_id})).data["job"]
-        if job["status"] in ("SUCCEEDED", "FAILED"):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
 async def start(api: Api, document: str, field: str, variables: dict[str, Any]) -> str:

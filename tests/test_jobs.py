@@ -22,9 +22,9 @@ from db.writes.unit import write_transaction
 from graph import ids
 from graph.settings import Settings
 from graph.viewer import Role
-from tests.celery_support import PrivateRedis, Worker, private_redis
-from tests.conftest import postgres_database, seeded, serving, token, unavailable
-from tests.support import Api
+from tests.celery_support import PrivateRedis, Worker, private_redis, shared_redis
+from tests.conftest import postgres_database, seeded, serving, token
+from tests.support import JOB, Api, finished
 from workers.app import create_celery
 from workers.dispatch import CeleryDispatcher
 from workers.relay import Relay
@@ -32,22 +32,11 @@ from workers.tasks.bulk_price import new_price
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-SHARED_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 BROKER_DB, RELAY_DB = 11, 12
 BULK = """mutation($c: ID!, $p: Decimal, $a: Decimal) {
   productsBulkPriceUpdate(categoryId: $c, percent: $p, amount: $a) {
     job { id status } userErrors { field code message } } }"""
-JOB = "query($id: ID!) { job(id: $id) { status progress result error attempts } }"
 WORKER_ENV = {"TASK_RETRY_BASE_SECONDS": "0.2", "BULK_BATCH_SIZE": "3"}
-
-
-def shared_redis(db: int) -> str:
-    url = f"{SHARED_REDIS}/{db}"
-    try:
-        redis.Redis.from_url(url, socket_timeout=2).flushdb()
-    except redis.RedisError as error:
-        unavailable(f"Redis is not reachable at {SHARED_REDIS}: {error}")
-    return url
 
 
 @pytest.fixture(scope="module")
@@ -113,16 +102,6 @@ async def count(settings: Settings, table: Any, *where: Any) -> int:
             )
     finally:
         await engine.dispose()
-
-
-async def finished(api: Api, job_id: str, seconds: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = (await api.query(JOB, {"id": job_id})).data["job"]
-        if job["status"] in ("SUCCEEDED", "FAILED"):
-            return job
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
 async def start_bulk(api: Api, category: int, **args: str) -> str:

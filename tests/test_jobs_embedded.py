@@ -1,28 +1,13 @@
 """Without a broker, jobs run inside the gateway process with the same task code."""
 
-import asyncio
-import time
-from typing import Any
-
 from graph import ids
-from tests.support import Api, ChangeLog
+from tests.support import JOB, Api, ChangeLog, finished
 
 BULK = """mutation($c: ID!, $p: Decimal, $a: Decimal) {
   productsBulkPriceUpdate(categoryId: $c, percent: $p, amount: $a) {
     job { id status createdBy } userErrors { field code } } }"""
-JOB = "query($id: ID!) { job(id: $id) { status progress result error } }"
 PRICES = """query($c: ID!) { category(id: $c) { products(first: 100) {
   edges { node { variants { id price { amount } } } } } } }"""
-
-
-async def finished(api: Api, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = (await api.query(JOB, {"id": job_id})).data["job"]
-        if job["status"] in ("SUCCEEDED", "FAILED"):
-            return job
-        await asyncio.sleep(0.05)
-    raise AssertionError("the job did not finish")
 
 
 async def variant_prices(api: Api, category: str) -> dict[str, str]:

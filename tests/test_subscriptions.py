@@ -2,7 +2,6 @@
 the `gql` client and, for what real clients never send, graphql-transport-ws by hand."""
 
 import asyncio
-import base64
 import json
 import os
 import time
@@ -19,25 +18,28 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from db.global_ids import encode
+from graph import ids
 from graph.auth import issue
 from graph.settings import Settings
+from graph.types.events import cursor_sequence, event_cursor
 from graph.viewer import Role
-from tests.celery_support import Worker, private_redis
+from tests.celery_support import Worker, private_redis, shared_redis
 from tests.conftest import postgres_database, seeded
 from tests.servers import GatewayServer
 from tests.subscribing import (
     S1,
     gql_session,
+    hub_stats,
     latency_ms,
     local_http,
     percentiles,
     post,
     raw_client,
+    registered,
     rename,
     rename_many,
     request,
 )
-from tests.test_jobs import shared_redis
 from workers.events import STREAM
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -61,10 +63,6 @@ class Stack:
     roots: list[Root]
     editor: str
     admin: str
-
-
-def sequence(cursor: str) -> int:
-    return int(orjson.loads(base64.urlsafe_b64decode(cursor))[1])
 
 
 async def _roots(dsn: str) -> list[Root]:
@@ -132,20 +130,8 @@ def _token(settings: Settings, role: Role, ttl: timedelta = timedelta(hours=1)) 
     return issue(settings, role, "subscriber", ttl)
 
 
-async def hub_stats(stack: Stack) -> dict[str, Any]:
-    async with local_http() as client:
-        body = (await client.get(f"{stack.server.url}/readyz")).json()
-    stats: dict[str, Any] = body["dependencies"]["subscriptions"]
-    return stats
-
-
 async def subscribed(stack: Stack, count: int) -> None:
-    """Waits until this many subscribers are registered with the server's hub."""
-    for _ in range(200):
-        if (await hub_stats(stack))["subscribers"] >= count:
-            return
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"fewer than {count} subscribers registered")
+    await registered([stack.server.url], count)
 
 
 async def collect(
@@ -177,7 +163,7 @@ async def test_the_s1_workload_streams_a_categorys_changes_with_the_current_prod
     assert {e["kind"] for e in received} == {"UPDATED"}
     assert all(e["changedFields"] == ["name"] for e in received)
     assert all(e["product"]["priceRange"]["min"]["currency"] for e in received)
-    cursors = [sequence(e["cursor"]) for e in received]
+    cursors = [cursor_sequence(e["cursor"]) for e in received]
     assert cursors == sorted(set(cursors))
     with capsys.disabled():  # measurements belong in the test output
         print("\nS1 delivery latency:", percentiles([latency_ms(e, at) for e, at in events]))
@@ -222,9 +208,9 @@ async def test_a_client_resumes_from_its_last_cursor_then_gets_live_events(
     names = [event["product"]["name"] for event, _ in events]
     # Each missed change once, in order; the product shows its state now, so check ids+cursors.
     assert [event["productId"] for event, _ in events[:100]] == [p for p, _ in missed]
-    sequences = [sequence(event["cursor"]) for event, _ in events]
+    sequences = [cursor_sequence(event["cursor"]) for event, _ in events]
     assert sequences == sorted(set(sequences))
-    assert sequences[0] > sequence(cursor)
+    assert sequences[0] > cursor_sequence(cursor)
     assert names[-1] == f"{source} live"
 
 
@@ -297,7 +283,7 @@ async def test_job_updated_streams_a_bulk_job_until_it_finishes(stack: Stack) ->
     assert {e["jobId"] for e in received} == {job_id}
     assert received[-1]["job"]["status"] == "SUCCEEDED"
     assert "finishedAt" in received[-1]["changedFields"]
-    sequences = [sequence(e["cursor"]) for e in received]
+    sequences = [cursor_sequence(e["cursor"]) for e in received]
     assert sequences == sorted(set(sequences))
 
     # Subscribing to a finished job: its final change, then the end.
@@ -314,8 +300,8 @@ async def test_a_subscriber_that_never_reads_is_closed_and_the_others_keep_up(
     """10,000 events: the stalled subscriber's queue overflows, it is told why and closed; the
     reading one gets every event; the server's memory stays bounded."""
     root = stack.roots[5]
-    product = int(base64.b64decode(root.active[0]).decode().split(":")[1])
-    category = int(base64.b64decode(root.id).decode().split(":")[1])
+    product = ids.decode_as(root.active[0], "Product")
+    category = ids.decode_as(root.id, "Category")
     heavy = (
         "subscription($c: ID!) { productChanged(categoryId: $c) { cursor product { "
         "description variants { sku name price { amount } } images { url alt } "
@@ -352,19 +338,19 @@ async def test_a_subscriber_that_never_reads_is_closed_and_the_others_keep_up(
                     product,
                     f"[{category}]",
                 )
-                deepest = max(deepest, (await hub_stats(stack))["queued"])
+                deepest = max(deepest, (await hub_stats(stack.server.url))["queued"])
                 await asyncio.sleep(0.5)  # 1,000 events/s: what a reading subscriber keeps up with
         finally:
             await connection.close()
         while not reading.done():
-            deepest = max(deepest, (await hub_stats(stack))["queued"])
+            deepest = max(deepest, (await hub_stats(stack.server.url))["queued"])
             await asyncio.sleep(0.1)
         await reading
-        stats = await hub_stats(stack)
+        stats = await hub_stats(stack.server.url)
         rss_after = stack.server.rss_bytes()
 
         assert len(received) == 10_000
-        sequences = [sequence(event["cursor"]) for event, _ in received]
+        sequences = [cursor_sequence(event["cursor"]) for event, _ in received]
         assert sequences == sorted(set(sequences))
         assert stats["overflows"] >= 1
         assert deepest <= 2 * 1_000  # two queues, each bounded by SUBSCRIPTION_QUEUE_SIZE
@@ -410,7 +396,7 @@ async def test_bad_input_gets_a_close_code_or_an_error_and_the_server_serves_on(
     assert await _refused_with(stack, one, id="not an id") == "BAD_USER_INPUT"
     assert await _refused_with(stack, one, id=root.id) == "BAD_USER_INPUT"  # a category's id
     assert await _refused_with(stack, after, a="bm9wZQ==") == "BAD_USER_INPUT"
-    future = base64.urlsafe_b64encode(b'["CHANGE",999999999]').decode()
+    future = event_cursor(999_999_999)
     assert await _refused_with(stack, after, a=future) == "BAD_USER_INPUT"
     job = 'subscription { jobUpdated(id: "Sm9iOjE=") { cursor } }'
     assert await _refused_with(stack, job) == "UNAUTHENTICATED"
@@ -533,10 +519,9 @@ async def test_changes_recorded_without_a_status_are_judged_by_the_product_now(
     products public now, and not those of drafts."""
     root = stack.roots[8]
     assert root.drafts, "the seed puts drafts in every root"
-    public, draft = (
-        int(base64.b64decode(g).decode().split(":")[1]) for g in (root.active[0], root.drafts[0])
-    )
-    category = int(base64.b64decode(root.id).decode().split(":")[1])
+    public = ids.decode_as(root.active[0], "Product")
+    draft = ids.decode_as(root.drafts[0], "Product")
+    category = ids.decode_as(root.id, "Category")
     watch = "subscription($c: ID!) { productChanged(categoryId: $c) { productId } }"
     async with raw_client(stack.server.ws_url) as client:
         await client.init()
@@ -576,12 +561,7 @@ async def test_changes_made_while_redis_is_down_arrive_once_it_is_back(
             async with raw_client(server.ws_url) as client:
                 await client.init()
                 await client.subscribe("1", watch, c=root.id)
-                for _ in range(200):
-                    async with local_http() as http:
-                        ready = (await http.get(f"{server.url}/readyz")).json()
-                    if ready["dependencies"]["subscriptions"]["subscribers"]:
-                        break
-                    await asyncio.sleep(0.025)
+                await registered([server.url], 1)
                 await rename(server.url, stack.editor, root.active[0], "before the outage")
                 first = await client.receive()
                 redis_server.stop()
@@ -596,6 +576,6 @@ async def test_changes_made_while_redis_is_down_arrive_once_it_is_back(
     got = [m["payload"]["data"]["productChanged"] for m in later]
     assert [event["productId"] for event in got] == during
     sequences = [
-        sequence(m["payload"]["data"]["productChanged"]["cursor"]) for m in [first, *later]
+        cursor_sequence(m["payload"]["data"]["productChanged"]["cursor"]) for m in [first, *later]
     ]
     assert sequences == sorted(set(sequences))

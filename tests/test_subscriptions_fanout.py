@@ -16,22 +16,22 @@ import pytest_asyncio
 from db.global_ids import encode
 from graph.auth import issue
 from graph.settings import Settings
+from graph.types.events import cursor_sequence
 from graph.viewer import Role
-from tests.celery_support import Worker
+from tests.celery_support import Worker, shared_redis
 from tests.conftest import postgres_database, seeded
 from tests.servers import GatewayServer
 from tests.subscribing import (
     S1,
     gql_session,
+    hub_stats,
     latency_ms,
-    local_http,
     percentiles,
     post,
+    registered,
     rename_many,
     request,
 )
-from tests.test_jobs import shared_redis
-from tests.test_subscriptions import sequence
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 FANOUT_DB = 7
@@ -145,7 +145,7 @@ async def test_fifty_subscribers_on_two_instances_receive_every_change_in_order(
 
     listeners = [asyncio.create_task(subscribe(n)) for n in range(SUBSCRIBERS)]
     await asyncio.wait_for(ready.wait(), 30)
-    await _registered(servers, SUBSCRIBERS)
+    await registered([server.url for server in servers], SUBSCRIBERS)
 
     renames = [
         (encode("Product", products[n % len(products)]), f"fan-out {n}")
@@ -174,9 +174,9 @@ async def test_fifty_subscribers_on_two_instances_receive_every_change_in_order(
     expected = await _product_changes(dsn, root, start)
     assert len(expected) == CHANGES
     for events in received:
-        assert [sequence(event["cursor"]) for event, _ in events] == expected
+        assert [cursor_sequence(event["cursor"]) for event, _ in events] == expected
     # The 25 subscribers of an instance share one execution per event.
-    for stats in [await _hub(server) for server in servers]:
+    for stats in [await hub_stats(server.url) for server in servers]:
         assert stats["executions"] == CHANGES
         assert stats["sharedResults"] == (SUBSCRIBERS // 2 - 1) * CHANGES
     samples = [latency_ms(event, at) for events in received for event, at in events]
@@ -186,18 +186,3 @@ async def test_fifty_subscribers_on_two_instances_receive_every_change_in_order(
             f"({len(renames)} renames through both, {in_leaf} by a bulk job on a worker): "
             f"100% delivered in order; delivery latency {percentiles(samples)}"
         )
-
-
-async def _hub(server: GatewayServer) -> dict[str, Any]:
-    async with local_http() as client:
-        body = (await client.get(f"{server.url}/readyz")).json()
-    stats: dict[str, Any] = body["dependencies"]["subscriptions"]
-    return stats
-
-
-async def _registered(servers: list[GatewayServer], count: int) -> None:
-    for _ in range(200):
-        if sum([(await _hub(server))["subscribers"] for server in servers]) >= count:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the subscribers did not all register")

@@ -10,10 +10,9 @@ import pytest_asyncio
 
 from graph.settings import Settings
 from graph.viewer import Role
-from tests.celery_support import Worker
+from tests.celery_support import Worker, shared_redis
 from tests.conftest import postgres_database, seeded, serving, token
 from tests.support import Api
-from tests.test_jobs import shared_redis
 from tests.test_webhooks import (
     SECRET,
     deliveries,

@@ -14,7 +14,7 @@ from graph.settings import Settings
 from graph.viewer import Role
 from tests.conftest import seeded
 from tests.servers import GatewayServer
-from tests.subscribing import RawClient, local_http, post, raw_client, rename
+from tests.subscribing import RawClient, hub_stats, post, raw_client, rename
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 WATCH = "subscription($id: ID) { productChanged(id: $id) { kind changedFields product { name } } }"
@@ -32,13 +32,6 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gate
         yield started
     finally:
         started.stop()
-
-
-async def _subscribers(server: GatewayServer) -> int:
-    async with local_http() as client:
-        body = (await client.get(f"{server.url}/readyz")).json()
-    count: int = body["dependencies"]["subscriptions"]["subscribers"]
-    return count
 
 
 async def _next(client: RawClient) -> dict[str, Any]:
@@ -61,7 +54,7 @@ async def test_the_legacy_protocol_streams_changes_when_enabled(server: GatewayS
         # A second start with the same id restarts the operation (no 4409 in this protocol).
         await client.send({"type": "start", "id": "a", "payload": start})
         await asyncio.sleep(0.2)
-        assert await _subscribers(server) == 1
+        assert (await hub_stats(server.url))["subscribers"] == 1
         await rename(server.url, editor, product, "legacy rename")
         assert await _next(client) == {
             "type": "data",

@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import categories
@@ -17,7 +16,7 @@ from db.pagination import (
     limited_page_statement,
     split_pages,
 )
-from db.rows import CategoryRow
+from db.rows import CategoryRow, reader
 
 COLUMNS = tuple(categories.c)
 
@@ -31,9 +30,7 @@ def in_subtree(path: ColumnElement[str], root_path: ColumnElement[str]) -> Colum
     return (path >= root_path) & (path < path_upper(root_path))
 
 
-def to_row(row: Row[Any]) -> CategoryRow:
-    m = row._mapping
-    return CategoryRow(**{c.name: m[c.name] for c in COLUMNS})
+to_row = reader(CategoryRow, COLUMNS)
 
 
 def _with_ancestors() -> tuple[Select[Any], Select[Any]]:

@@ -1,9 +1,6 @@
 """The change log, oldest first: an audit trail and, later, the feed that events replay."""
 
-from typing import Any
-
 from sqlalchemy import func, select
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import changes
@@ -16,15 +13,13 @@ from db.pagination import (
     limited_page_statement,
     split_pages,
 )
-from db.rows import ChangeRow
+from db.rows import ChangeRow, reader
 
 COLUMNS = tuple(changes.c)
 CHANGE_SORT = SortKey(columns=(changes.c.id,))
 
 
-def to_row(row: Row[Any]) -> ChangeRow:
-    m = row._mapping
-    return ChangeRow(**{c.name: m[c.name] for c in COLUMNS})
+to_row = reader(ChangeRow, COLUMNS)
 
 
 def change_keyset(row: ChangeRow) -> Keyset:

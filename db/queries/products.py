@@ -7,7 +7,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, true
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ProductStatus, categories, products
@@ -24,7 +23,7 @@ from db.pagination import (
     window_page_statement,
 )
 from db.queries.categories import in_subtree
-from db.rows import ProductRow
+from db.rows import ProductRow, reader
 
 COLUMNS = tuple(products.c)
 PUBLIC_STATUSES = (ProductStatus.ACTIVE,)
@@ -76,9 +75,7 @@ class ProductFilter:
     in_stock: bool | None = None
 
 
-def to_row(row: Row[Any]) -> ProductRow:
-    m = row._mapping
-    return ProductRow(**{c.name: m[c.name] for c in COLUMNS})
+to_row = reader(ProductRow, COLUMNS)
 
 
 def _filtered(stmt: Select[Any], flt: ProductFilter, table: Any = products) -> Select[Any]:

@@ -5,25 +5,20 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import categories, images, products, variants
 from db.queries.categories import in_subtree
-from db.rows import ImageRow, VariantRow
+from db.rows import ImageRow, VariantRow, reader
 
 VARIANT_COLUMNS = tuple(c for c in variants.c if c.name not in ("created_at", "updated_at"))
 IMAGE_COLUMNS = tuple(images.c)
 
 
-def _variant(row: Row[Any]) -> VariantRow:
-    m = row._mapping
-    return VariantRow(**{c.name: m[c.name] for c in VARIANT_COLUMNS})
+_variant = reader(VariantRow, VARIANT_COLUMNS)
 
 
-def _image(row: Row[Any]) -> ImageRow:
-    m = row._mapping
-    return ImageRow(**{c.name: m[c.name] for c in IMAGE_COLUMNS})
+_image = reader(ImageRow, IMAGE_COLUMNS)
 
 
 async def variants_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[VariantRow]:

@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import webhook_deliveries, webhooks
@@ -17,20 +16,16 @@ from db.pagination import (
     limited_page_statement,
     split_pages,
 )
-from db.rows import WebhookDeliveryRow, WebhookRow
+from db.rows import WebhookDeliveryRow, WebhookRow, reader
 
 COLUMNS = tuple(webhooks.c)
 DELIVERY_COLUMNS = tuple(webhook_deliveries.c)
 
 
-def to_row(row: Row[Any]) -> WebhookRow:
-    m = row._mapping
-    return WebhookRow(**{c.name: m[c.name] for c in COLUMNS})
+to_row = reader(WebhookRow, COLUMNS)
 
 
-def to_delivery(row: Row[Any]) -> WebhookDeliveryRow:
-    m = row._mapping
-    return WebhookDeliveryRow(**{c.name: m[c.name] for c in DELIVERY_COLUMNS})
+to_delivery = reader(WebhookDeliveryRow, DELIVERY_COLUMNS)
 
 
 async def webhooks_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[WebhookRow]:

@@ -9,9 +9,9 @@ delays the others.
 import asyncio
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from db.rows import ChangeRow
 from graph.errors import EventsUnavailable, SubscriberTooSlow
@@ -20,6 +20,7 @@ from workers.events import EventStream
 
 log = logging.getLogger(__name__)
 READ_COUNT = 500
+V = TypeVar("V")
 MAX_BACKOFF_SECONDS = 5.0
 
 Matcher = Callable[[ChangeRow], bool]
@@ -50,26 +51,26 @@ class Batch:
     )
 
     def loaders_for(self, viewer: Viewer) -> Any:
-        found = self.loaders.get(viewer.is_staff)
-        if found is None:
-            found = self.loaders[viewer.is_staff] = self.make_loaders(viewer)
-        return found
+        return _get_or_make(self.loaders, viewer.is_staff, lambda: self.make_loaders(viewer))[0]
 
     def event(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        found = self.events.get(key)
-        if found is None:
-            found = self.events[key] = make()
-        return found
+        return _get_or_make(self.events, key, make)[0]
 
     def shared(self, key: Hashable, compute: Callable[[], "asyncio.Future[Any]"]) -> Any:
         """The result stored under `key`, computed by the first subscriber that asks."""
-        found = self.results.get(key)
-        if found is None:
-            found = self.results[key] = compute()
-            self.counts["executions"] = self.counts.get("executions", 0) + 1
-        else:
-            self.counts["sharedResults"] = self.counts.get("sharedResults", 0) + 1
+        found, made = _get_or_make(self.results, key, compute)
+        counter = "executions" if made else "sharedResults"
+        self.counts[counter] = self.counts.get(counter, 0) + 1
         return found
+
+
+def _get_or_make(store: MutableMapping[Any, V], key: Any, make: Callable[[], V]) -> tuple[V, bool]:
+    """The value under `key`, made and stored if absent; and whether it was made now."""
+    found = store.get(key)
+    if found is not None:
+        return found, False
+    found = store[key] = make()
+    return found, True
 
 
 @dataclass(frozen=True, slots=True)
