@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WORKLOADS_DIR = ROOT.parent / "shared" / "workloads"
+DEFAULT_WORKLOADS_DIR = ROOT / "bench" / "workloads"
 SUPPORTED = ("W1", "W2", "W3", "W4")
 
 
@@ -63,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
         "--workloads-dir",
         type=Path,
         default=DEFAULT_WORKLOADS_DIR,
-        help="where the W*.graphql documents are; default ../shared/workloads",
+        help="where the W*.graphql documents are; default bench/workloads",
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the variable picker")
     cache = p.add_mutually_exclusive_group()

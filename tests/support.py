@@ -12,7 +12,7 @@ import httpx
 from db.models import ProductStatus
 from db.seed import Catalog
 
-WORKLOADS = Path(__file__).resolve().parents[2] / "shared" / "workloads"
+WORKLOADS = Path(__file__).resolve().parents[1] / "bench" / "workloads"
 SEED_PRODUCTS = 1_000
 WRITE_SEED_PRODUCTS = 200
 
