@@ -16,17 +16,17 @@ from db.cache.setup import invalidator
 from db.engine import create_engine, read_sessions, session_factory
 from db.queries.changes import latest_change_id
 from graph.context import Loaders
-from graph.executor import Executor
-from graph.exports import download_export
-from graph.graphiql import mount_static
-from graph.health import healthz, readyz
-from graph.http import graphql_endpoint
+from graph.execution.executor import Executor
 from graph.schema import build_schema
 from graph.settings import Settings
 from graph.state import GatewayState
 from graph.subscriptions.hub import EventHub
+from graph.transport.exports import download_export
+from graph.transport.graphiql import mount_static
+from graph.transport.health import healthz, readyz
+from graph.transport.http import graphql_endpoint
+from graph.transport.ws import graphql_ws_endpoint
 from graph.viewer import Viewer
-from graph.ws import graphql_ws_endpoint
 from workers.app import create_celery
 from workers.dispatch import CeleryDispatcher, Dispatcher, LocalDispatcher
 from workers.events import EventStream, MemoryEventStream, RedisEventStream

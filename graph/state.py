@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from db.cache.aside import Cache
 from graph.context import Context
-from graph.executor import Executor
+from graph.execution.executor import Executor
 from graph.settings import Settings
 from graph.subscriptions.hub import EventHub
 from graph.viewer import Viewer

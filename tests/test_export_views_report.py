@@ -29,9 +29,9 @@ from db.views import add_views, view_counts_by_product_ids
 from db.writes.products import delete_product
 from db.writes.unit import write_transaction
 from graph import ids
-from graph.exports import export_path
 from graph.settings import Settings
 from graph.state import GatewayState
+from graph.transport.exports import export_path
 from tests.celery_support import SHARED_REDIS
 from tests.conftest import unavailable
 from tests.support import Api, finished

@@ -1,7 +1,8 @@
 """GraphiQL in headless Chromium, driven over the DevTools Protocol, against `gateway serve`.
 
 Needs Debian's `chromium` package (`apt-get install -y chromium`); without it these tests skip, or
-fail when CI=true. Nothing is downloaded: the browser comes from apt, GraphiQL from graph/static.
+fail when CI=true. Nothing is downloaded: the browser comes from apt, GraphiQL from
+graph/transport/static.
 """
 
 import json

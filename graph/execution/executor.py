@@ -29,8 +29,8 @@ from graphql.execution.executor import Executor as OperationExecutor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.utils.await_maybe import await_maybe
 
-from graph import limits
 from graph.errors import ErrorCode, GatewayError
+from graph.execution import limits
 
 log = logging.getLogger(__name__)
 

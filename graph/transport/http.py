@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from db import stats
-from graph import media
 from graph.auth import viewer_from_header
 from graph.errors import ErrorCode, Unauthenticated
-from graph.executor import error_dict
-from graph.graphiql import graphiql_response
+from graph.execution.executor import error_dict
 from graph.state import GatewayState
+from graph.transport import media
+from graph.transport.graphiql import graphiql_response
 
 
 class RequestError(Exception):

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from graph.auth import viewer_from_header
 from graph.errors import BadUserInput, ErrorCode, GatewayError, Unauthenticated
-from graph.executor import MASKED_MESSAGE, error_dict
+from graph.execution.executor import MASKED_MESSAGE, error_dict
 from graph.state import GatewayState
 from graph.viewer import ANONYMOUS, Viewer
 

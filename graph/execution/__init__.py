@@ -1,0 +1,1 @@
+"""The path of one operation after transport: documents, limits, cost, execution."""

@@ -1,0 +1,1 @@
+"""HTTP and WebSocket endpoints, GraphiQL, health and downloads."""
