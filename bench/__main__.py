@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 
 from bench import load, report
+from bench.abuse import abuse
 from bench.client import GraphQLClient, QueryFailed
 from bench.cpu import CpuProbe, no_cpu, process_cpu
 from bench.fanout import fanout
@@ -128,9 +129,19 @@ def bench_fanout(options: Options, subscribers: int) -> list[str]:
         return run(server.url, process_cpu(server.pid))
 
 
+def bench_abuse(options: Options) -> list[str]:
+    w1 = documents(options.workloads_dir, ("W1",))["W1"]
+    if options.url is not None:
+        return run_async(abuse(graphql_url(options.url), options, no_cpu, w1))
+    with own_server(options.products, options.server_log, options.cold) as server:
+        return run_async(abuse(server.url, options, process_cpu(server.pid), w1))
+
+
 def bench(options: Options) -> list[str]:
     if options.subscribers is not None:
         return bench_fanout(options, options.subscribers)
+    if options.abuse:
+        return bench_abuse(options)
     # Read before any server starts, so a wrong directory fails fast.
     docs = documents(options.workloads_dir, options.workloads)
     w2 = documents(options.workloads_dir, ("W2",))["W2"]

@@ -24,6 +24,7 @@ class Options:
     cold: bool
     subscribers: int | None = None
     rate: float = 50.0
+    abuse: bool = False
 
 
 def _workloads(value: str) -> tuple[str, ...]:
@@ -74,6 +75,11 @@ def parser() -> argparse.ArgumentParser:
         "--cold", dest="cold", action="store_true", help="the started server runs without cache"
     )
     p.add_argument(
+        "--abuse",
+        action="store_true",
+        help="W1's latency alone, then while two clients loop hostile documents",
+    )
+    p.add_argument(
         "--subscribers",
         type=_positive_int,
         help="subscription fan-out mode: this many S1 subscribers instead of the query workloads",
@@ -104,4 +110,5 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         cold=args.cold,
         subscribers=args.subscribers,
         rate=args.rate,
+        abuse=args.abuse,
     )

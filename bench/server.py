@@ -90,7 +90,8 @@ def own_server(
     products: int, log: Path | None = None, cold: bool = False
 ) -> Iterator[RunningServer]:
     """Yield a fresh server on a free port; the database is the environment's."""
-    env = dict(os.environ, EXPOSE_SQL_COUNT="1")
+    # One load generator is one client: budgets would measure themselves, not the gateway.
+    env = dict(os.environ, EXPOSE_SQL_COUNT="1", BUDGET_ENABLED="false")
     if cold:
         env["CACHE_ENABLED"] = "false"
     print(_run(env, "migrate"), file=sys.stderr)

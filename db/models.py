@@ -257,6 +257,18 @@ class ProductViewCount(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class TrustedDocument(Base):
+    """A GraphQL document the operator registered (`gateway documents add`): by the client's id
+    for it (a manifest's key, or its hash) and by the SHA-256 of its text."""
+
+    __tablename__ = "trusted_documents"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 categories = cast(Table, Category.__table__)
 products = cast(Table, Product.__table__)
 variants = cast(Table, ProductVariant.__table__)
@@ -267,3 +279,4 @@ jobs = cast(Table, Job.__table__)
 webhooks = cast(Table, Webhook.__table__)
 webhook_deliveries = cast(Table, WebhookDelivery.__table__)
 product_view_counts = cast(Table, ProductViewCount.__table__)
+trusted_documents = cast(Table, TrustedDocument.__table__)

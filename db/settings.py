@@ -27,6 +27,8 @@ class DatabaseSettings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     database_pool_size: int = 10
     database_echo: bool = False
+    # PostgreSQL cancels any statement that runs longer (unset: no limit).
+    database_statement_timeout_seconds: float | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -12,11 +12,22 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache.aside import Cache
-from db.cache.setup import invalidator
+from db.cache.setup import invalidator, quick_redis
+from db.documents import trusted_document
 from db.engine import create_engine, read_sessions, session_factory
 from db.queries.changes import latest_change_id
 from graph.context import Loaders
+from graph.execution.budget import Budgets, MemoryBudgets, RedisBudgets
+from graph.execution.documents import Documents
 from graph.execution.executor import Executor
+from graph.execution.persisted import (
+    DocumentStore,
+    MemoryDocumentStore,
+    NoDocuments,
+    PersistedDocuments,
+    RedisDocumentStore,
+    TrustedDocuments,
+)
 from graph.schema import build_schema
 from graph.settings import Settings
 from graph.state import GatewayState
@@ -67,6 +78,42 @@ async def build_event_stream(
     return RedisEventStream(client), client
 
 
+def build_execution(
+    settings: Settings, sessions: async_sessionmaker[Any]
+) -> tuple[Documents, PersistedDocuments, Executor, Redis | None]:
+    """Documents, persisted queries and budgets: in Redis when there is one, shared by every
+    instance; otherwise in this process."""
+    schema = build_schema()._schema
+    documents = Documents(
+        schema,
+        cache_size=settings.document_cache_size,
+        operation_limits=settings.limits(),
+        introspection=settings.introspection_enabled,
+    )
+    client = None
+    if settings.redis_url:
+        client = quick_redis(settings.redis_url, settings.cache_timeout_seconds)
+        budgets: Budgets = RedisBudgets(client, cooldown=settings.cache_breaker_seconds)
+        store: DocumentStore = RedisDocumentStore(
+            client,
+            ttl_seconds=settings.persisted_query_ttl_seconds,
+            cooldown=settings.cache_breaker_seconds,
+        )
+    else:
+        budgets, store = MemoryBudgets(), MemoryDocumentStore()
+
+    async def lookup(key: str) -> str | None:
+        async with sessions() as session:
+            return await trusted_document(session=session, key=key)
+
+    persisted = PersistedDocuments(
+        store if settings.persisted_queries else NoDocuments(),
+        TrustedDocuments(lookup),
+        trusted_only=settings.trusted_documents_only,
+    )
+    return documents, persisted, Executor(schema, budgets, settings.policy()), client
+
+
 def build_hub(
     settings: Settings, events: EventStream, sessions: async_sessionmaker[Any]
 ) -> EventHub:
@@ -102,12 +149,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             dispatcher.on_commit = wake_relay
         hub = build_hub(settings, events, reads)
+        documents, persisted, executor, execution_client = build_execution(settings, reads)
         app.state.gateway = GatewayState(
             settings=settings,
             engine=engine,
             sessions=sessions,
             reads=reads,
-            executor=Executor(build_schema(), settings.document_cache_size),
+            documents=documents,
+            persisted=persisted,
+            executor=executor,
             relay=relay,
             cache=cache,
             events=hub,
@@ -125,8 +175,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dispatcher.close()
             if cache is not None:
                 await cache.close()
-            if events_client is not None:
-                await events_client.aclose()
+            documents.close()
+            for client in (events_client, execution_client):
+                if client is not None:
+                    await client.aclose()
             await engine.dispose()
 
     app = FastAPI(

@@ -1,4 +1,4 @@
-"""The `gateway` command: serve, migrate, seed, export-schema."""
+"""The `gateway` command: serve, worker, relay, migrate, seed, documents, token, export-schema."""
 
 import argparse
 import asyncio
@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from db.engine import create_unpooled_engine
+from db.engine import create_unpooled_engine, session_factory
 from db.migrate import upgrade
 from db.seed import DEFAULT_PRODUCTS, seed
 from graph.auth import GRANTABLE, issue, parse_ttl
@@ -108,6 +108,28 @@ def _export_schema(output: str | None) -> None:
         sys.stdout.write(sdl)
 
 
+async def _add_documents(settings: Settings, paths: list[Path]) -> int:
+    from db.documents import add_trusted_documents
+    from graph.schema import build_schema
+    from graph.trusted import ManifestError, invalid, read_documents
+
+    try:
+        documents = read_documents(paths)
+    except ManifestError as error:
+        raise SystemExit(f"gateway documents add: {error}") from None
+    schema = build_schema()._schema
+    for document in documents:
+        reason = invalid(schema, document)
+        if reason is not None:
+            raise SystemExit(f"gateway documents add: {document.id[:20]}: {reason}")
+    engine = create_unpooled_engine(settings)
+    try:
+        async with session_factory(engine)() as session:
+            return await add_trusted_documents(session=session, documents=documents)
+    finally:
+        await engine.dispose()
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="gateway", description="The product GraphQL gateway.")
     commands = root.add_subparsers(dest="command", required=True)
@@ -126,6 +148,12 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=[r.value for r in GRANTABLE])
     token.add_argument("--ttl", default="1h", help="lifetime: 90s, 15m, 1h, 7d (default 1h)")
     token.add_argument("--subject", default="developer", help="who the token speaks for")
+    documents = commands.add_parser("documents", help="manage trusted documents")
+    documents_commands = documents.add_subparsers(dest="action", required=True)
+    add = documents_commands.add_parser(
+        "add", help="register documents: .graphql files or a codegen/Relay/Apollo manifest"
+    )
+    add.add_argument("files", nargs="+", type=Path, help=".graphql files or .json manifests")
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", help="write the SDL to this file instead")
     return root
@@ -152,6 +180,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         except ValueError as error:
             raise SystemExit(f"gateway token: {error}") from None
         print(issue(settings, Role(args.role), args.subject, ttl))
+    elif args.command == "documents":
+        added = asyncio.run(_add_documents(settings, args.files))
+        print(f"registered {added} trusted documents")
     elif args.command == "seed":
         created = asyncio.run(_seed(settings, args.products))
         print(f"seeded {args.products} products" if created else "already seeded; left as is")

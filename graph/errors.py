@@ -6,14 +6,22 @@
      ├── Forbidden                FORBIDDEN
      ├── TooManySubscriptions     TOO_MANY_SUBSCRIPTIONS: the per-connection limit
      ├── SubscriberTooSlow        SUBSCRIBER_TOO_SLOW: its event queue overflowed
-     └── EventsUnavailable        UNAVAILABLE: the event stream cannot be read; retry later
+     ├── EventsUnavailable        UNAVAILABLE: the event stream cannot be read; retry later
+     ├── OperationTooCostly       OPERATION_TOO_COSTLY: the estimate is over the cost limit
+     ├── RateLimited              RATE_LIMITED: the client's cost budget is spent (HTTP 429)
+     ├── OperationTimedOut        TIMEOUT: past the operation's deadline (HTTP 504)
+     ├── ResponseTooLarge         RESPONSE_TOO_LARGE: over the response size limit
+     └── PersistedQueryNotFound   PERSISTED_QUERY_NOT_FOUND: an unknown document hash or id
     anything else                 masked as INTERNAL_SERVER_ERROR and logged
 
-Parse and validation failures are found before execution and get GRAPHQL_PARSE_FAILED and
-GRAPHQL_VALIDATION_FAILED from the executor.
+Parse and validation failures (the operation limits among them) are found before execution and
+get GRAPHQL_PARSE_FAILED and GRAPHQL_VALIDATION_FAILED.
 """
 
 from enum import StrEnum
+from typing import Any
+
+from graphql import GraphQLError
 
 
 class ErrorCode(StrEnum):
@@ -26,6 +34,11 @@ class ErrorCode(StrEnum):
     TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
     SUBSCRIBER_TOO_SLOW = "SUBSCRIBER_TOO_SLOW"
     UNAVAILABLE = "UNAVAILABLE"
+    OPERATION_TOO_COSTLY = "OPERATION_TOO_COSTLY"
+    RATE_LIMITED = "RATE_LIMITED"
+    TIMEOUT = "TIMEOUT"
+    RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
 
 
 class GatewayError(Exception):
@@ -54,3 +67,38 @@ class SubscriberTooSlow(GatewayError):
 
 class EventsUnavailable(GatewayError):
     code = ErrorCode.UNAVAILABLE
+
+
+class OperationTooCostly(GatewayError):
+    code = ErrorCode.OPERATION_TOO_COSTLY
+
+
+class RateLimited(GatewayError):
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class OperationTimedOut(GatewayError):
+    code = ErrorCode.TIMEOUT
+
+
+class ResponseTooLarge(GatewayError):
+    code = ErrorCode.RESPONSE_TOO_LARGE
+
+
+class PersistedQueryNotFound(GatewayError):
+    code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
+
+
+def error_dict(message: str, code: ErrorCode, error: GraphQLError | None = None) -> dict[str, Any]:
+    """One entry of a response's `errors`, with its location and path when it has them."""
+    out: dict[str, Any] = {"message": message}
+    if error is not None and error.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error is not None and error.path is not None:
+        out["path"] = list(error.path)
+    out["extensions"] = {"code": code.value}
+    return out

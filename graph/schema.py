@@ -15,6 +15,7 @@ from graph.permissions import IsAdmin, IsEditor
 from graph.subscription import Subscription
 from graph.types.category import Category, CategoryConnection, category_connection
 from graph.types.change import ChangeConnection
+from graph.types.demand import PAGED, ListSize
 from graph.types.image import ProductImage
 from graph.types.inputs import ProductFilter, ProductSort
 from graph.types.job import Job, JobConnection, JobStatus
@@ -39,7 +40,10 @@ class Query:
     ) -> Node | None:
         return await nodes.node(info.context, id)
 
-    @strawberry.field(description="Objects by global id, in order, null where absent; at most 100.")
+    @strawberry.field(
+        description="Objects by global id, in order, null where absent; at most 100.",
+        directives=[ListSize(slicing_arguments=["ids"], require_one_slicing_argument=False)],
+    )
     async def nodes(
         self,
         info: Info[Context, None],
@@ -55,7 +59,10 @@ class Query:
     ) -> Product | None:
         return await lookups.product(info.context, id, slug)
 
-    @strawberry.field(description="A page of products; by name, then id, unless `sortBy` says.")
+    @strawberry.field(
+        description="A page of products; by name, then id, unless `sortBy` says.",
+        directives=[PAGED],
+    )
     async def products(
         self,
         info: Info[Context, None],
@@ -80,7 +87,8 @@ class Query:
         return await lookups.category(info.context, id, slug)
 
     @strawberry.field(
-        description="A page of categories: by level, position, then name, so roots come first."
+        description="A page of categories: by level, position, then name, so roots come first.",
+        directives=[PAGED],
     )
     async def categories(
         self,
@@ -104,6 +112,7 @@ class Query:
     @strawberry.field(
         permission_classes=[IsAdmin],
         description="The change log, oldest first, for admins: every committed change.",
+        directives=[PAGED],
     )
     async def changes(
         self,
@@ -127,7 +136,11 @@ class Query:
         row = await info.context.loaders.job_by_id.load(ids.decode_as(id, "Job"))
         return None if row is None else Job.from_row(row)
 
-    @strawberry.field(permission_classes=[IsAdmin], description="Jobs, oldest first, for admins.")
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Jobs, oldest first, for admins.",
+        directives=[PAGED],
+    )
     async def jobs(
         self,
         info: Info[Context, None],
@@ -144,7 +157,9 @@ class Query:
         return JobConnection.from_page(await connections.jobs(info, request, statuses))
 
     @strawberry.field(
-        permission_classes=[IsAdmin], description="Webhooks, oldest first, for admins."
+        permission_classes=[IsAdmin],
+        description="Webhooks, oldest first, for admins.",
+        directives=[PAGED],
     )
     async def webhooks(
         self,

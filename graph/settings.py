@@ -4,6 +4,9 @@ from typing import Literal, Self
 
 from pydantic import model_validator
 
+from graph.execution.budget import Allowance
+from graph.execution.executor import Policy
+from graph.execution.limits import Limits
 from workers.settings import WorkerSettings
 
 # Good enough for a laptop; `ENVIRONMENT=production` refuses to start with it.
@@ -18,11 +21,38 @@ class Settings(WorkerSettings):
     jwt_secret: str = DEVELOPMENT_SECRET
     # Adds `extensions.sqlStatements` to every response; for `make bench` and debugging only.
     expose_sql_count: bool = False
-    graphiql: bool = True
+    # Unset: on, except with ENVIRONMENT=production.
+    graphiql: bool | None = None
+    introspection: bool | None = None
     max_page_size: int = 100
     default_page_size: int = 20
     max_body_bytes: int = 4_000_000
     document_cache_size: int = 1_000
+    # Operation limits, checked before validation; refusals name the limit.
+    max_depth: int = 15
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    max_fields: int = 1_000
+    max_tokens: int = 10_000
+    # Demand control: the estimate's ceiling, and each client's bucket of cost points.
+    max_operation_cost: int = 10_000
+    budget_enabled: bool = True
+    budget_anonymous_capacity: int = 20_000
+    budget_anonymous_restore_per_second: int = 1_000
+    budget_staff_capacity: int = 100_000
+    budget_staff_restore_per_second: int = 10_000
+    # Queries past this are cancelled with TIMEOUT; the database cancels their statements too.
+    operation_timeout_seconds: float = 10.0
+    # The gateway's statements: past its deadline a query is cancelled with its SQL; this stops
+    # whatever escapes that (a write, an in-process job's batch) in the database itself.
+    database_statement_timeout_seconds: float | None = 30.0
+    max_response_bytes: int = 10_000_000
+    # Automatic persisted queries (Apollo's protocol) and operator-registered documents.
+    persisted_queries: bool = True
+    persisted_query_ttl_seconds: int = 86_400
+    trusted_documents_only: bool = False
+    # `Cache-Control: public, max-age=N` on anonymous GET results (ETags make 0 still useful).
+    http_cache_max_age_seconds: int = 0
     # Events a subscriber may fall behind by before it is closed (SUBSCRIBER_TOO_SLOW).
     subscription_queue_size: int = 1_000
     ws_max_subscriptions: int = 100
@@ -34,6 +64,38 @@ class Settings(WorkerSettings):
     ws_legacy_protocol: bool = False
     # Compressing each small event costs more CPU per subscriber than it saves on a LAN.
     ws_per_message_deflate: bool = False
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.environment != "production"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is not None:
+            return self.introspection
+        return self.environment != "production"
+
+    def limits(self) -> Limits:
+        return Limits(
+            max_depth=self.max_depth,
+            max_aliases=self.max_aliases,
+            max_root_fields=self.max_root_fields,
+            max_fields=self.max_fields,
+            max_tokens=self.max_tokens,
+        )
+
+    def policy(self) -> Policy:
+        def allowance(capacity: int, rate: int) -> Allowance | None:
+            return Allowance(capacity, rate) if self.budget_enabled else None
+
+        return Policy(
+            max_cost=self.max_operation_cost,
+            timeout_seconds=self.operation_timeout_seconds,
+            anonymous=allowance(
+                self.budget_anonymous_capacity, self.budget_anonymous_restore_per_second
+            ),
+            staff=allowance(self.budget_staff_capacity, self.budget_staff_restore_per_second),
+        )
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Self:

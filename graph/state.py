@@ -7,7 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from db.cache.aside import Cache
 from graph.context import Context
+from graph.execution.documents import Documents
 from graph.execution.executor import Executor
+from graph.execution.persisted import PersistedDocuments
 from graph.settings import Settings
 from graph.subscriptions.hub import EventHub
 from graph.viewer import Viewer
@@ -19,6 +21,8 @@ class GatewayState:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[Any]
+    documents: Documents
+    persisted: PersistedDocuments
     executor: Executor
     relay: Relay
     cache: Cache | None = None

@@ -26,7 +26,7 @@ class GatewayServer:
         self.output = log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "graph.cli", "serve", "--port", str(self.port)],
-            env={**os.environ, **env},
+            env={**os.environ, "BUDGET_ENABLED": "false", **env},
             stdout=self.output,
             stderr=subprocess.STDOUT,
             cwd=ROOT,

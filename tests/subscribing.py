@@ -69,9 +69,9 @@ async def rename(url: str, token: str, product_id: str, name: str) -> None:
 
 
 async def rename_many(url: str, token: str, renames: list[tuple[str, str]]) -> None:
-    """One write transaction per rename, up to 40 per request (the alias limit is 50)."""
-    for start in range(0, len(renames), 40):
-        chunk = renames[start : start + 40]
+    """One write transaction per rename, up to 20 per request (the root field limit)."""
+    for start in range(0, len(renames), 20):
+        chunk = renames[start : start + 20]
         fields = " ".join(
             f'r{n}: productUpdate(id: "{pid}", input: {{name: "{name}"}}) {{ userErrors {{ code }} }}'  # noqa: E501
             for n, (pid, name) in enumerate(chunk)

@@ -15,6 +15,8 @@ from typing import Protocol, cast
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from db.cache.breaker import Breaker
+
 log = logging.getLogger(__name__)
 
 # Writes the value only if the generation key still holds what the reader saw before it went to
@@ -130,29 +132,23 @@ class RedisBackend:
 
     def __init__(self, client: Redis, *, cooldown: float = 1.0) -> None:
         self.client = client
-        self.cooldown = cooldown
         self.stats = CacheStats()
-        self._open_until = 0.0
+        self.breaker = Breaker("Redis cache (reading from the database meanwhile)", log, cooldown)
         self._cas = client.register_script(CAS_SET)
 
     def _available(self) -> bool:
-        if self._open_until and time.monotonic() < self._open_until:
-            self.stats.skipped += 1
-            return False
-        return True
+        available = self.breaker.available()
+        self.stats.skipped = self.breaker.skipped
+        return available
 
     def _failed(self, error: Exception) -> None:
-        self.stats.errors += 1
-        if not self.stats.breaker_open:
-            log.warning("Redis cache unavailable, reading from the database: %r", error)
+        self.breaker.failed(error)
+        self.stats.errors = self.breaker.errors
         self.stats.breaker_open = True
-        self._open_until = time.monotonic() + self.cooldown
 
     def _succeeded(self) -> None:
-        if self.stats.breaker_open:
-            log.warning("Redis cache is back")
+        self.breaker.succeeded()
         self.stats.breaker_open = False
-        self._open_until = 0.0
 
     async def mget(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys or not self._available():

@@ -11,21 +11,26 @@ from db.cache.invalidation import stale_keys
 from db.engine import AfterCommit
 
 
+def quick_redis(url: str, timeout: float) -> Redis:
+    """A client for best-effort calls: a bounded pool that waits briefly for a free connection
+    rather than failing under bursts, and short timeouts on every call."""
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=64,
+        timeout=timeout,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+    )
+    return Redis(connection_pool=pool)
+
+
 def build_cache(
     *, redis_url: str | None, ttl: int, timeout: float, breaker_seconds: float
 ) -> Cache:
     """Redis when a URL is given; otherwise an in-process map with the same interface."""
     if not redis_url:
         return Cache(MemoryBackend(), ttl)
-    # A bounded pool that waits briefly for a free connection rather than failing under bursts.
-    pool = BlockingConnectionPool.from_url(
-        redis_url,
-        max_connections=64,
-        timeout=timeout,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-    )
-    backend = RedisBackend(Redis(connection_pool=pool), cooldown=breaker_seconds)
+    backend = RedisBackend(quick_redis(redis_url, timeout), cooldown=breaker_seconds)
     return Cache(backend, ttl)
 
 

@@ -1,64 +1,46 @@
-"""Parses and validates each distinct document once, executes it, and gives every error a code.
+"""The entry point of an operation after transport: price it, charge the client's budget, run it
+under a deadline, and count what it really cost.
 
-Strawberry builds the schema and resolvers; the request path talks to graphql-core directly
-so a cached document skips parsing and validation entirely (most of a small query's cost).
+Strawberry builds the schema and resolvers; operations run on graphql-core directly, from
+documents that `documents.Documents` parsed and validated once.
 """
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterable, Hashable
 from dataclasses import dataclass
 from typing import Any, cast
 
-import strawberry
 from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
     GraphQLSchema,
-    OperationDefinitionNode,
     OperationType,
     execute,
-    get_operation_ast,
-    parse,
-    validate,
 )
 from graphql.execution import create_source_event_stream, execute_subscription_event
 from graphql.execution.executor import Executor as OperationExecutor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.utils.await_maybe import await_maybe
 
-from graph.errors import ErrorCode, GatewayError
-from graph.execution import limits
+from graph.errors import (
+    ErrorCode,
+    GatewayError,
+    OperationTimedOut,
+    OperationTooCostly,
+    RateLimited,
+    error_dict,
+)
+from graph.execution.budget import Allowance, Budgets, Throttle
+from graph.execution.documents import Prepared, is_kind
+from graph.viewer import Viewer
 
 log = logging.getLogger(__name__)
 
 MASKED_MESSAGE = "Internal server error."
 # One subscription event's data and formatted errors.
 EventResult = tuple[Any, list[dict[str, Any]]]
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A parsed document (None if it did not parse) and its parse or validation errors."""
-
-    document: DocumentNode | None
-    errors: list[dict[str, Any]]
-
-    @property
-    def valid(self) -> bool:
-        return self.document is not None and not self.errors
-
-
-def error_dict(message: str, code: ErrorCode, error: GraphQLError | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"message": message}
-    if error is not None and error.locations:
-        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
-    if error is not None and error.path is not None:
-        out["path"] = list(error.path)
-    out["extensions"] = {"code": code.value}
-    return out
 
 
 def format_execution_error(error: GraphQLError) -> dict[str, Any]:
@@ -69,51 +51,128 @@ def format_execution_error(error: GraphQLError) -> dict[str, Any]:
     return error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR, error)
 
 
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What an operation may cost and how long it may run."""
+
+    max_cost: int = 10_000
+    timeout_seconds: float = 10.0
+    # None: not budgeted.
+    anonymous: Allowance | None = None
+    staff: Allowance | None = None
+
+    def allowance(self, viewer: Viewer) -> Allowance | None:
+        return self.staff if viewer.is_staff else self.anonymous
+
+
+@dataclass(slots=True)
+class Cost:
+    """`extensions.cost` of a response: Shopify's figures."""
+
+    requested: int
+    limit: int
+    actual: int | None = None
+    throttle: Throttle | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "requested": self.requested,
+            "actual": self.actual,
+            "limit": self.limit,
+        }
+        if self.throttle is not None:
+            out["throttleStatus"] = self.throttle.status()
+        return out
+
+
+@dataclass(slots=True)
+class Outcome:
+    data: Any
+    errors: list[dict[str, Any]]
+    # False when refused before execution (variables that do not coerce, no such operation).
+    started: bool
+    cost: Cost
+
+
+class Refused(Exception):
+    """Refused before execution for its cost or the client's budget; carries the figures."""
+
+    def __init__(self, error: GatewayError, cost: Cost) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.cost = cost
+
+
+def client_key(viewer: Viewer, address: str | None) -> str:
+    """Whose budget an operation spends: the token's subject, else the caller's address."""
+    if viewer.is_staff:
+        return f"sub:{viewer.subject}"
+    return f"ip:{address or 'unknown'}"
+
+
 class Executor:
-    def __init__(
+    def __init__(self, schema: GraphQLSchema, budgets: Budgets, policy: Policy) -> None:
+        self.schema = schema
+        self.budgets = budgets
+        self.policy = policy
+
+    async def run(
         self,
-        schema: strawberry.Schema,
-        cache_size: int = 1_000,
-        operation_limits: limits.Limits | None = None,
-    ) -> None:
-        self.schema: GraphQLSchema = schema._schema
-        self.cache_size = cache_size
-        self.limits = operation_limits or limits.Limits()
-        self._prepared: OrderedDict[str, Prepared] = OrderedDict()
-
-    def prepare(self, query: str) -> Prepared:
-        prepared = self._prepared.get(query)
-        if prepared is not None:
-            self._prepared.move_to_end(query)
-            return prepared
-        prepared = self._parse_and_validate(query)
-        self._prepared[query] = prepared
-        if len(self._prepared) > self.cache_size:
-            self._prepared.popitem(last=False)
-        return prepared
-
-    def _parse_and_validate(self, query: str) -> Prepared:
+        prepared: Prepared,
+        *,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+        viewer: Viewer,
+        client: str,
+    ) -> Outcome:
+        """Runs a query or mutation; raises Refused before running one that is too dear."""
+        plan = prepared.plan(operation_name)
+        cost = Cost(plan.estimate(variables), self.policy.max_cost)
+        await self.admit(cost, viewer, client)
+        document = cast(DocumentNode, prepared.document)
+        is_query = is_kind(prepared.operation(operation_name), OperationType.QUERY)
         try:
-            document = parse(query, max_tokens=self.limits.max_tokens)
-        except GraphQLError as error:
-            return Prepared(
-                None, [error_dict(error.message, ErrorCode.GRAPHQL_PARSE_FAILED, error)]
+            # Only reads are cut short: a mutation cancelled after its commit would be applied
+            # and reported as failed. Writes are bounded by the database's statement timeout.
+            async with asyncio.timeout(self.policy.timeout_seconds if is_query else None):
+                data, errors, started = await self.execute(
+                    document, variables=variables, operation_name=operation_name, context=context
+                )
+        except TimeoutError:
+            await self._settle(cost, viewer, client, 0)
+            seconds = self.policy.timeout_seconds
+            raise Refused(
+                OperationTimedOut(f"The operation ran past its {seconds:g} s deadline."), cost
+            ) from None
+        await self._settle(cost, viewer, client, plan.actual(data) if started else 0)
+        return Outcome(data, errors, started, cost)
+
+    async def admit(self, cost: Cost, viewer: Viewer, client: str) -> None:
+        """Refuses an estimate over the limit, or over what the client's budget holds now."""
+        if cost.requested > cost.limit:
+            message = (
+                f"The operation's estimated cost is {cost.requested}; the limit is "
+                f"{cost.limit}. Ask for fewer items (first/last) or fewer nested lists."
             )
-        code = ErrorCode.GRAPHQL_VALIDATION_FAILED
-        found = validate(self.schema, document) or limits.check(document, self.limits)
-        return Prepared(document, [error_dict(e.message, code, e) for e in found])
+            raise Refused(OperationTooCostly(message), cost)
+        allowance = self.policy.allowance(viewer)
+        if allowance is None:
+            return
+        cost.throttle = await self.budgets.take(client, cost.requested, allowance)
+        if not cost.throttle.taken:
+            wait = cost.throttle.retry_after
+            message = (
+                f"This client's cost budget holds {int(cost.throttle.available)} points; the "
+                f"operation needs {cost.requested}. Retry in {wait:.1f} s."
+            )
+            raise Refused(RateLimited(message, wait), cost)
 
-    @staticmethod
-    def operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-        return get_operation_ast(document, name)
-
-    @staticmethod
-    def is_subscription(operation: OperationDefinitionNode | None) -> bool:
-        return operation is not None and operation.operation is OperationType.SUBSCRIPTION
-
-    @staticmethod
-    def is_query(operation: OperationDefinitionNode | None) -> bool:
-        return operation is not None and operation.operation is OperationType.QUERY
+    async def _settle(self, cost: Cost, viewer: Viewer, client: str, actual: int) -> None:
+        cost.actual = actual
+        allowance = self.policy.allowance(viewer)
+        if allowance is not None and cost.throttle is not None and actual < cost.requested:
+            await self.budgets.give_back(client, cost.requested - actual, allowance)
 
     async def execute(
         self,

@@ -4,18 +4,30 @@ A plain Starlette endpoint rather than a FastAPI route: the hot path does no dep
 resolution, and the status codes follow the spec for both response media types.
 """
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
 from db import stats
 from graph.auth import viewer_from_header
-from graph.errors import ErrorCode, Unauthenticated
-from graph.execution.executor import error_dict
+from graph.errors import (
+    ErrorCode,
+    GatewayError,
+    RateLimited,
+    ResponseTooLarge,
+    Unauthenticated,
+    error_dict,
+)
+from graph.execution.documents import is_kind
+from graph.execution.executor import Refused, client_key
 from graph.state import GatewayState
 from graph.transport import media
+from graph.transport.caching import http_caching
 from graph.transport.graphiql import graphiql_response
 
 
@@ -42,7 +54,7 @@ def _respond(
 async def _params(request: Request, max_bytes: int) -> dict[str, Any]:
     if request.method == "GET":
         query = request.query_params
-        params: dict[str, Any] = {k: query.get(k) for k in ("query", "operationName")}
+        params: dict[str, Any] = {k: query.get(k) for k in ("query", "operationName", "documentId")}
         for key in ("variables", "extensions"):
             if query.get(key):
                 try:
@@ -56,9 +68,7 @@ async def _params(request: Request, max_bytes: int) -> dict[str, Any]:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise RequestError(413, f"The body is larger than {max_bytes} bytes.")
-    body = await request.body()
-    if len(body) > max_bytes:
-        raise RequestError(413, f"The body is larger than {max_bytes} bytes.")
+    body = await _body(request, max_bytes)
     try:
         params = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -68,19 +78,47 @@ async def _params(request: Request, max_bytes: int) -> dict[str, Any]:
     return params
 
 
-def _checked(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
+async def _body(request: Request, max_bytes: int) -> bytes:
+    """The body, read no further than the limit: a chunked body declares no length."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise RequestError(413, f"The body is larger than {max_bytes} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+    document_id: str | None
+
+
+def _checked(params: dict[str, Any]) -> Params:
     query, variables, name = (
         params.get("query"),
         params.get("variables"),
         params.get("operationName"),
     )
-    if not isinstance(query, str) or not query.strip():
+    extensions, document_id = params.get("extensions"), params.get("documentId")
+    if query is not None and (not isinstance(query, str) or not query.strip()):
         raise RequestError(400, "`query` must be a non-empty string.")
     if variables is not None and not isinstance(variables, dict):
         raise RequestError(400, "`variables` must be a JSON object.")
     if name is not None and not isinstance(name, str):
         raise RequestError(400, "`operationName` must be a string.")
-    return query, variables, name
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError(400, "`extensions` must be a JSON object.")
+    if document_id is not None and not isinstance(document_id, str):
+        raise RequestError(400, "`documentId` must be a string.")
+    if query is None and document_id is None and not (extensions or {}).get("persistedQuery"):
+        raise RequestError(400, "`query` must be a non-empty string.")
+    return Params(query, variables, name, extensions, document_id)
 
 
 async def graphql_endpoint(request: Request) -> Response:
@@ -88,8 +126,8 @@ async def graphql_endpoint(request: Request) -> Response:
     accept = request.headers.get("accept")
     if (
         request.method == "GET"
-        and state.settings.graphiql
-        and not request.query_params.get("query")
+        and state.settings.graphiql_enabled
+        and not any(request.query_params.get(k) for k in ("query", "extensions", "documentId"))
         and media.wants_html(accept)
     ):
         return graphiql_response()
@@ -103,47 +141,101 @@ async def graphql_endpoint(request: Request) -> Response:
         return _respond(body, error.status, response_type, error.headers)
 
 
+def _refusal_status(error: GatewayError, strict: bool) -> int:
+    """Statuses for operations refused before (or instead of) a result."""
+    if error.code is ErrorCode.RATE_LIMITED:
+        return 429
+    if error.code is ErrorCode.TIMEOUT:
+        return 504
+    if error.code is ErrorCode.PERSISTED_QUERY_NOT_FOUND:
+        return 200  # Apollo's clients answer it by sending the text, on any status
+    return 400 if strict else 200
+
+
 async def _handle(request: Request, state: GatewayState, response_type: str) -> Response:
     if request.method not in ("GET", "POST"):
         raise RequestError(405, "Use GET or POST.", {"Allow": "GET, POST"})
-    query, variables, operation_name = _checked(
-        await _params(request, state.settings.max_body_bytes)
-    )
-    executor = state.executor
-    prepared = executor.prepare(query)
+    params = _checked(await _params(request, state.settings.max_body_bytes))
     strict = response_type == media.GRAPHQL_RESPONSE
-    document = prepared.document
-    if document is not None and request.method == "GET":
-        operation = executor.operation(document, operation_name)
-        if operation is not None and not executor.is_query(operation):
-            raise RequestError(
-                405, "Only queries may be sent with GET; use POST.", {"Allow": "POST"}
-            )
-    if prepared.valid and executor.is_subscription(
-        executor.operation(prepared.document, operation_name)  # type: ignore[arg-type]
-    ):
+    try:
+        text = await state.persisted.resolve(params.query, params.extensions, params.document_id)
+    except GatewayError as error:
+        refused = {"errors": [error_dict(str(error), error.code)]}
+        return _respond(refused, _refusal_status(error, strict), response_type)
+    prepared = await state.documents.prepare(text)
+    operation = prepared.operation(params.operation_name)
+    if request.method == "GET" and operation and not is_kind(operation, OperationType.QUERY):
+        raise RequestError(405, "Only queries may be sent with GET; use POST.", {"Allow": "POST"})
+    if prepared.valid and is_kind(operation, OperationType.SUBSCRIPTION):
         raise RequestError(
             400, "Subscriptions need a WebSocket: graphql-transport-ws on this same path."
         )
-    if document is None or not prepared.valid:
+    if not prepared.valid:
         return _respond({"errors": prepared.errors}, 400 if strict else 200, response_type)
+    authorization = request.headers.get("authorization")
     try:
-        viewer = viewer_from_header(state.settings, request.headers.get("authorization"))
+        viewer = viewer_from_header(state.settings, authorization)
     except Unauthenticated as error:
         refused = {"errors": [error_dict(str(error), ErrorCode.UNAUTHENTICATED)]}
         challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         return _respond(refused, 401, response_type, challenge)
     counter = stats.start_counting() if state.settings.expose_sql_count else None
-    context = state.context(viewer)
-    data, errors, started = await executor.execute(
-        document, variables=variables, operation_name=operation_name, context=context
-    )
+    address = request.client.host if request.client else None
+    try:
+        outcome = await state.executor.run(
+            prepared,
+            variables=params.variables,
+            operation_name=params.operation_name,
+            context=state.context(viewer),
+            viewer=viewer,
+            client=client_key(viewer, address),
+        )
+    except Refused as refused_:
+        return _refused(refused_, strict, response_type)
     body: dict[str, Any] = {}
-    if errors:
-        body["errors"] = errors
-    if started:
-        body["data"] = data
+    if outcome.errors:
+        body["errors"] = outcome.errors
+    if outcome.started:
+        body["data"] = outcome.data
+    extensions: dict[str, Any] = {"cost": outcome.cost.as_dict()}
+    body["extensions"] = extensions
     if counter is not None:
-        body["extensions"] = {"sqlStatements": counter.count}
-    status = 400 if strict and not started else 200
-    return _respond(body, status, response_type)
+        extensions["sqlStatements"] = counter.count
+    status = 400 if strict and not outcome.started else 200
+    content = orjson.dumps(body)
+    if len(content) > state.settings.max_response_bytes:
+        limit = state.settings.max_response_bytes
+        too_large = ResponseTooLarge(
+            f"The response is {len(content)} bytes; the limit is {limit}. Ask for less."
+        )
+        errors = [error_dict(str(too_large), too_large.code)]
+        return _respond(
+            {"errors": errors, "extensions": extensions}, 400 if strict else 200, response_type
+        )
+    caching = http_caching(
+        request,
+        authorization=authorization,
+        content=content,
+        errors=outcome.errors,
+        max_age=state.settings.http_cache_max_age_seconds,
+    )
+    if caching.not_modified:
+        return Response(status_code=304, headers=caching.headers)
+    return Response(
+        content,
+        status_code=status,
+        media_type=f"{response_type}; charset=utf-8",
+        headers=caching.headers,
+    )
+
+
+def _refused(refused: Refused, strict: bool, response_type: str) -> Response:
+    error = refused.error
+    body = {
+        "errors": [error_dict(str(error), error.code)],
+        "extensions": {"cost": refused.cost.as_dict()},
+    }
+    headers = {}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
+    return _respond(body, _refusal_status(error, strict), response_type, headers)

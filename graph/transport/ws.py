@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from graphql import OperationType
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from graph.auth import viewer_from_header
-from graph.errors import BadUserInput, ErrorCode, GatewayError, Unauthenticated
-from graph.execution.executor import MASKED_MESSAGE, error_dict
+from graph.errors import BadUserInput, ErrorCode, GatewayError, Unauthenticated, error_dict
+from graph.execution.documents import is_kind
+from graph.execution.executor import MASKED_MESSAGE, Cost, Refused, client_key
 from graph.state import GatewayState
 from graph.viewer import ANONYMOUS, Viewer
 
@@ -230,40 +232,60 @@ class Connection:
             await self._refuse(op_id, MASKED)
 
     async def _run(self, op_id: str, payload: dict[str, Any], viewer: Viewer) -> None:
-        query, variables, name = (
+        query, variables, name, extensions = (
             payload.get("query"),
             payload.get("variables"),
             payload.get("operationName"),
+            payload.get("extensions"),
         )
-        if not isinstance(query, str) or not query.strip():
+        if query is not None and (not isinstance(query, str) or not query.strip()):
             raise BadUserInput("`query` must be a non-empty string.")
         if variables is not None and not isinstance(variables, dict):
             raise BadUserInput("`variables` must be an object.")
         if name is not None and not isinstance(name, str):
             raise BadUserInput("`operationName` must be a string.")
-        executor = self.state.executor
-        prepared = executor.prepare(query)
+        if extensions is not None and not isinstance(extensions, dict):
+            raise BadUserInput("`extensions` must be an object.")
+        text = await self.state.persisted.resolve(query, extensions, None)
+        prepared = await self.state.documents.prepare(text)
         if prepared.document is None or not prepared.valid:
             await self._refuse(op_id, prepared.errors)
             return
+        executor = self.state.executor
         context = self.state.context(viewer, socket=True)
-        operation = executor.operation(prepared.document, name)
-        if not executor.is_subscription(operation):
-            data, errors, started = await executor.execute(
-                prepared.document, variables=variables, operation_name=name, context=context
-            )
-            if not started:
-                await self._refuse(op_id, errors)
+        client = client_key(viewer, self.websocket.client.host if self.websocket.client else None)
+        if not is_kind(prepared.operation(name), OperationType.SUBSCRIPTION):
+            try:
+                outcome = await executor.run(
+                    prepared,
+                    variables=variables,
+                    operation_name=name,
+                    context=context,
+                    viewer=viewer,
+                    client=client,
+                )
+            except Refused as refused:
+                await self._refuse(op_id, [error_dict(str(refused.error), refused.error.code)])
                 return
-            await self._next(op_id, data, errors)
+            if not outcome.started:
+                await self._refuse(op_id, outcome.errors)
+                return
+            await self._next(op_id, outcome.data, outcome.errors)
             await self.send({"type": "complete", "id": op_id})
+            return
+        # A subscription pays for one event's selection when it starts.
+        try:
+            cost = Cost(prepared.plan(name).estimate(variables), executor.policy.max_cost)
+            await executor.admit(cost, viewer, client)
+        except Refused as refused:
+            await self._refuse(op_id, [error_dict(str(refused.error), refused.error.code)])
             return
         # Subscribers with the same document, variables and role receive the same results.
         try:
             shape = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
         except TypeError:  # nested deeper than orjson writes (it reads deeper)
             raise BadUserInput("`variables` are nested too deeply.") from None
-        share_key = (query, name, shape, viewer.role)
+        share_key = (text, name, shape, viewer.role)
         stream = await executor.subscribe(
             prepared.document,
             variables=variables,

@@ -8,8 +8,10 @@ from strawberry.types import Info
 
 from db.pagination import Keyset, Page
 from db.rows import CategoryRow
+from db.writes.categories import MAX_DEPTH
 from graph import connections, cursors, ids
 from graph.context import Context
+from graph.types.demand import COUNT, PAGED, Cost, ListSize
 from graph.types.inputs import ProductFilter, ProductSort
 from graph.types.node import Node
 from graph.types.page_info import PageInfo
@@ -49,23 +51,34 @@ class Category(Node):
             await info.context.loaders.category_by_id.load(self.row.parent_id)
         )
 
-    @strawberry.field(description="The direct subcategories, by position, then name.")
+    @strawberry.field(
+        description="The direct subcategories, by position, then name.",
+        directives=[ListSize(assumed_size=10)],
+    )
     async def children(self, info: Info[Context, None]) -> list["Category"]:
         rows = await info.context.loaders.children_by_category_id.load(self.row.id)
         return [Category.from_row(row) for row in rows]
 
-    @strawberry.field(description="The categories above this one, root first.")
+    @strawberry.field(
+        description="The categories above this one, root first.",
+        directives=[ListSize(assumed_size=MAX_DEPTH - 1)],
+    )
     async def ancestors(self, info: Info[Context, None]) -> list["Category"]:
         rows = await info.context.loaders.ancestors_by_category_id.load(self.row.id)
         return [Category.from_row(row) for row in rows]
 
     @strawberry.field(
-        description="Products the viewer may see in this category's whole subtree, in stock or not."
+        description="Products the viewer may see in this category's whole subtree, "
+        "in stock or not.",
+        directives=[Cost(weight=2)],
     )
     async def product_count(self, info: Info[Context, None]) -> int:
         return await info.context.loaders.product_count_by_category_id.load(self.row.id)
 
-    @strawberry.field(description="A page of this category's products; by name unless sorted.")
+    @strawberry.field(
+        description="A page of this category's products; by name unless sorted.",
+        directives=[PAGED],
+    )
     async def products(
         self,
         info: Info[Context, None],
@@ -108,7 +121,9 @@ class CategoryEdge:
 class CategoryConnection:
     edges: list[CategoryEdge] = strawberry.field(description="The categories on this page.")
     page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
-    total_count: int = strawberry.field(description="How many categories match, in all.")
+    total_count: int = strawberry.field(
+        description="How many categories match, in all.", directives=[COUNT]
+    )
 
 
 def category_connection(page: Page[CategoryRow]) -> CategoryConnection:

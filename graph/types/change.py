@@ -9,6 +9,7 @@ import strawberry
 from db.pagination import Keyset, Page
 from db.rows import ChangeRow
 from graph import connections, cursors, ids
+from graph.types.demand import COUNT
 from graph.types.page_info import PageInfo
 
 CHANGE_SORT_NAME = "CHANGE"
@@ -62,7 +63,9 @@ class ChangeEdge:
 class ChangeConnection:
     edges: list[ChangeEdge] = strawberry.field(description="The changes on this page.")
     page_info: PageInfo = strawberry.field(description="Where this page sits.")
-    total_count: int = strawberry.field(description="How many changes the log holds.")
+    total_count: int = strawberry.field(
+        description="How many changes the log holds.", directives=[COUNT]
+    )
 
     @classmethod
     def from_page(cls, page: Page[ChangeRow]) -> Self:

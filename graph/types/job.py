@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 from db.pagination import Keyset, Page
 from db.rows import JobRow
 from graph import connections, cursors, ids
+from graph.types.demand import COUNT
 from graph.types.node import Node
 from graph.types.page_info import PageInfo
 from graph.types.user_error import UserError
@@ -79,7 +80,7 @@ class JobEdge:
 class JobConnection:
     edges: list[JobEdge] = strawberry.field(description="The jobs on this page.")
     page_info: PageInfo = strawberry.field(description="Where this page sits.")
-    total_count: int = strawberry.field(description="How many jobs match.")
+    total_count: int = strawberry.field(description="How many jobs match.", directives=[COUNT])
 
     @classmethod
     def from_page(cls, page: Page[JobRow]) -> Self:

@@ -14,6 +14,7 @@ from graph.context import Context
 from graph.errors import GatewayError
 from graph.loaders.variants import IMAGES_PER_PRODUCT
 from graph.permissions import IsEditorOrNull
+from graph.types.demand import COUNT, ListSize
 from graph.types.enums import ProductStatus
 from graph.types.image import ProductImage
 from graph.types.money import Money, MoneyRange
@@ -72,14 +73,26 @@ class Product(Node):
             raise GatewayError("product without category")
         return Category.from_row(row)
 
-    @strawberry.field(description="The product's variants, in position order.")
+    @strawberry.field(
+        description="The product's variants, in position order.",
+        directives=[ListSize(assumed_size=10)],
+    )
     async def variants(self, info: Info[Context, None]) -> list[VariantRef]:
         from graph.types.variant import ProductVariant
 
         rows = await info.context.loaders.variants_by_product_id.load(self.row.id)
         return [ProductVariant.from_row(row) for row in rows]
 
-    @strawberry.field(description=f"The product's images in order; at most {IMAGES_PER_PRODUCT}.")
+    @strawberry.field(
+        description=f"The product's images in order; at most {IMAGES_PER_PRODUCT}.",
+        directives=[
+            ListSize(
+                assumed_size=IMAGES_PER_PRODUCT,
+                slicing_arguments=["first"],
+                require_one_slicing_argument=False,
+            )
+        ],
+    )
     async def images(
         self,
         info: Info[Context, None],
@@ -120,5 +133,6 @@ class ProductConnection:
     edges: list[ProductEdge] = strawberry.field(description="The products on this page.")
     page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
     total_count: int = strawberry.field(
-        description="How many products match the filter in all, whatever the cursor."
+        description="How many products match the filter in all, whatever the cursor.",
+        directives=[COUNT],
     )

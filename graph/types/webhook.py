@@ -14,6 +14,7 @@ from db.rows import WebhookDeliveryRow, WebhookRow
 from graph import connections, cursors, ids
 from graph.context import Context
 from graph.loaders.webhooks import DELIVERIES_PER_WEBHOOK
+from graph.types.demand import COUNT, ListSize
 from graph.types.node import Node
 from graph.types.page_info import PageInfo
 from graph.types.user_error import UserError
@@ -79,7 +80,14 @@ class Webhook(Node):
             key=row.id,
         )
 
-    @strawberry.field(description="Its latest delivery attempts, newest first.")
+    @strawberry.field(
+        description="Its latest delivery attempts, newest first.",
+        directives=[
+            ListSize(
+                assumed_size=20, slicing_arguments=["first"], require_one_slicing_argument=False
+            )
+        ],
+    )
     async def deliveries(
         self,
         info: Info[Context, None],
@@ -121,7 +129,9 @@ class WebhookEdge:
 class WebhookConnection:
     edges: list[WebhookEdge] = strawberry.field(description="The webhooks on this page.")
     page_info: PageInfo = strawberry.field(description="Where this page sits.")
-    total_count: int = strawberry.field(description="How many webhooks there are.")
+    total_count: int = strawberry.field(
+        description="How many webhooks there are.", directives=[COUNT]
+    )
 
     @classmethod
     def from_page(cls, page: Page[WebhookRow]) -> Self:
