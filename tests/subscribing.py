@@ -153,3 +153,16 @@ async def raw_client(
 ) -> AsyncIterator[RawClient]:
     async with connect(ws_url, subprotocols=list(subprotocols)) as connection:  # type: ignore[arg-type]
         yield RawClient(connection)
+
+
+async def init_outcome(ws_url: str, payload: dict[str, Any] | None = None) -> int | str:
+    """Sends connection_init: "ack" if the server acknowledges it, else the code the server
+    closed with (1006 when it sent no close frame, as when the server crashed)."""
+    async with raw_client(ws_url) as client:
+        try:
+            await client.send({"type": "connection_init", "payload": payload or {}})
+            message = await client.receive()
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else 1006
+        assert message == {"type": "connection_ack"}, message
+        return "ack"
