@@ -32,6 +32,7 @@ from graph.schema import build_schema
 from graph.settings import Settings
 from graph.state import GatewayState
 from graph.subscriptions.hub import EventHub
+from graph.transport.cors import add_cors
 from graph.transport.exports import download_export
 from graph.transport.graphiql import mount_static
 from graph.transport.health import healthz, readyz
@@ -194,4 +195,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_route("/readyz", readyz, methods=["GET"])
     app.add_route("/exports/{name}", download_export, methods=["GET"])
     mount_static(app)
+    add_cors(app, settings.cors_origins)
     return app

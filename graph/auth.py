@@ -1,6 +1,11 @@
-"""Bearer tokens: HS256 JWTs carrying a role and a subject."""
+"""Bearer tokens: HS256 JWTs carrying a role and a subject.
+
+A token is the caller's input even when it is signed with our secret, so every claim is checked
+for type and range here: a malformed one is UNAUTHENTICATED, never an error of the gateway.
+"""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
@@ -10,11 +15,21 @@ from graph.viewer import ANONYMOUS, Role, Viewer
 
 ALGORITHM = "HS256"
 GRANTABLE = (Role.EDITOR, Role.ADMIN)
+MAX_SUBJECT = 255  # the change log's actor column
+SUBJECT_RULE = f"a subject is 1 to {MAX_SUBJECT} printable characters"
+# RFC 7519's NumericDates; PyJWT also takes strings and booleans for them, which we do not.
+TIME_CLAIMS = ("exp", "nbf", "iat")
 
 
 def issue(settings: Settings, role: Role, subject: str, ttl: timedelta) -> str:
+    if not _valid_subject(subject):
+        raise ValueError(f"{SUBJECT_RULE}; got {subject[:50]!r}")
     now = datetime.now(UTC)
-    claims = {"sub": subject, "role": role.value, "iat": now, "exp": now + ttl}
+    try:
+        expires = now + ttl
+    except OverflowError:
+        raise ValueError("the TTL reaches past the year 9999") from None
+    claims = {"sub": subject, "role": role.value, "iat": now, "exp": expires}
     return jwt.encode(claims, settings.jwt_secret, algorithm=ALGORITHM)
 
 
@@ -25,25 +40,58 @@ def viewer_from_header(settings: Settings, authorization: str | None) -> Viewer:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("Send the token as `Authorization: Bearer <token>`.")
+    claims = _verified_claims(settings, token.strip())
+    times = {name: _instant(claims, name) for name in TIME_CLAIMS}
+    return Viewer(role=_role(claims), subject=_subject(claims), expires_at=times["exp"])
+
+
+def _verified_claims(settings: Settings, token: str) -> dict[str, Any]:
     try:
-        claims = jwt.decode(
-            token.strip(),
+        claims: dict[str, Any] = jwt.decode(
+            token,
             settings.jwt_secret,
             algorithms=[ALGORITHM],
             options={"require": ["exp", "sub", "role"]},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("The token has expired.") from None
-    except jwt.InvalidTokenError:
+    # json.loads raises RecursionError, not ValueError, for a deeply nested header, and PyJWT
+    # 2.12 and earlier let it through: a token nobody signed could then answer 500.
+    except (jwt.InvalidTokenError, RecursionError):
         raise Unauthenticated("The token is malformed or wrongly signed.") from None
+    return claims
+
+
+def _instant(claims: dict[str, Any], name: str) -> datetime | None:
+    if name not in claims:
+        return None
+    value = claims[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unauthenticated(f"The token's `{name}` claim must be a number of seconds.")
     try:
-        role = Role(claims["role"])
-    except ValueError:
-        raise Unauthenticated("The token names an unknown role.") from None
-    if role not in GRANTABLE or not isinstance(claims["sub"], str):
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, ValueError, OSError):  # NaN, infinities, or outside years 1-9999
+        raise Unauthenticated(f"The token's `{name}` claim is out of range.") from None
+
+
+def _role(claims: dict[str, Any]) -> Role:
+    role = claims["role"]
+    if not isinstance(role, str) or role not in GRANTABLE:
         raise Unauthenticated("The token names an unknown role.")
-    expires = datetime.fromtimestamp(claims["exp"], UTC)
-    return Viewer(role=role, subject=claims["sub"][:255], expires_at=expires)
+    return Role(role)
+
+
+def _subject(claims: dict[str, Any]) -> str:
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not _valid_subject(subject):
+        raise Unauthenticated(f"The token's subject is invalid: {SUBJECT_RULE}.")
+    return subject
+
+
+def _valid_subject(subject: str) -> bool:
+    # It is written to the change log as the actor: PostgreSQL text cannot hold NUL, and a
+    # truncated subject could name someone else.
+    return 0 < len(subject) <= MAX_SUBJECT and subject.isprintable()
 
 
 def parse_ttl(text: str) -> timedelta:

@@ -176,10 +176,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("migrated")
     elif args.command == "token":
         try:
-            ttl = parse_ttl(args.ttl)
+            minted = issue(settings, Role(args.role), args.subject, parse_ttl(args.ttl))
         except ValueError as error:
             raise SystemExit(f"gateway token: {error}") from None
-        print(issue(settings, Role(args.role), args.subject, ttl))
+        print(minted)
     elif args.command == "documents":
         added = asyncio.run(_add_documents(settings, args.files))
         print(f"registered {added} trusted documents")

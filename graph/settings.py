@@ -1,8 +1,11 @@
 """Gateway settings, read from the environment (and `.env`)."""
 
-from typing import Literal, Self
+import json
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from graph.execution.budget import Allowance
 from graph.execution.executor import Policy
@@ -11,6 +14,37 @@ from workers.settings import WorkerSettings
 
 # Good enough for a laptop; `ENVIRONMENT=production` refuses to start with it.
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"
+ANY_ORIGIN = "*"
+
+
+def origin_list(value: Any) -> list[str]:
+    """CORS_ORIGINS as a JSON list or comma-separated, each origin the way browsers send it
+    (lower case, no trailing slash): a listed origin that can never match is refused here."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        except json.JSONDecodeError:
+            raise ValueError("CORS_ORIGINS is neither a JSON list nor comma-separated") from None
+    if not isinstance(value, list | tuple):
+        raise ValueError("CORS_ORIGINS must be a list of origins")
+    origins: list[str] = []
+    for item in value:
+        origin = str(item).strip().rstrip("/").lower()
+        if origin and origin not in origins:
+            origins.append(_checked_origin(origin))
+    return origins
+
+
+def _checked_origin(origin: str) -> str:
+    if origin == ANY_ORIGIN:
+        return origin
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        raise ValueError(f"CORS_ORIGINS: {origin!r} is not an origin like https://shop.example")
+    if parts.path or parts.query or parts.fragment:
+        raise ValueError(f"CORS_ORIGINS: {origin!r} has a path; an origin is scheme://host[:port]")
+    return origin
 
 
 class Settings(WorkerSettings):
@@ -64,6 +98,14 @@ class Settings(WorkerSettings):
     ws_legacy_protocol: bool = False
     # Compressing each small event costs more CPU per subscriber than it saves on a LAN.
     ws_per_message_deflate: bool = False
+    # Browser pages on these origins may call the API (CORS) and open WebSockets; "*" is any.
+    # Empty: no CORS headers, and WebSockets are not checked for their Origin.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> list[str]:
+        return origin_list(value)
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -3,11 +3,14 @@
 import os
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 
 from tests.celery_support import ROOT, free_port, stop_group, wait_for
+from tests.conftest import seeded
 
 
 def _healthy(url: str) -> bool:
@@ -51,3 +54,19 @@ class GatewayServer:
     def stop(self) -> None:
         stop_group(self.process, 15)
         self.output.close()
+
+
+@asynccontextmanager
+async def embedded_gateway(
+    directory: Path, env: Mapping[str, str] | None = None
+) -> AsyncIterator[GatewayServer]:
+    """`gateway serve` in its embedded default: a small seeded SQLite catalog, no Redis."""
+    url = f"sqlite+aiosqlite:///{directory / 'gateway.db'}"
+    await seeded(url, 30)
+    server = GatewayServer(
+        {"DATABASE_URL": url, "REDIS_URL": "", **(env or {})}, directory / "serve.log"
+    )
+    try:
+        yield server
+    finally:
+        server.stop()

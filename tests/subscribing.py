@@ -15,6 +15,7 @@ from gql.client import AsyncClientSession
 from gql.transport.websockets import WebsocketsTransport
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
 S1 = """subscription ProductChanged($categoryId: ID!, $after: String) {
   productChanged(categoryId: $categoryId, after: $after) {
@@ -149,7 +150,29 @@ class RawClient:
 
 @asynccontextmanager
 async def raw_client(
-    ws_url: str, subprotocols: tuple[str, ...] = ("graphql-transport-ws",)
+    ws_url: str,
+    subprotocols: tuple[str, ...] = ("graphql-transport-ws",),
+    origin: str | None = None,
 ) -> AsyncIterator[RawClient]:
-    async with connect(ws_url, subprotocols=list(subprotocols)) as connection:  # type: ignore[arg-type]
+    """`origin` is the page a browser would name; other clients send none."""
+    async with connect(
+        ws_url,
+        subprotocols=list(subprotocols),  # type: ignore[arg-type]
+        origin=None if origin is None else Origin(origin),
+    ) as connection:
         yield RawClient(connection)
+
+
+async def init_outcome(
+    ws_url: str, payload: dict[str, Any] | None = None, origin: str | None = None
+) -> int | str:
+    """Sends connection_init: "ack" if the server acknowledges it, else the code the server
+    closed with (1006 when it sent no close frame, as when the server crashed)."""
+    async with raw_client(ws_url, origin=origin) as client:
+        try:
+            await client.send({"type": "connection_init", "payload": payload or {}})
+            message = await client.receive()
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else 1006
+        assert message == {"type": "connection_ack"}, message
+        return "ack"

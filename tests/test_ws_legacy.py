@@ -12,8 +12,7 @@ import pytest_asyncio
 from graph.auth import issue
 from graph.settings import Settings
 from graph.viewer import Role
-from tests.conftest import seeded
-from tests.servers import GatewayServer
+from tests.servers import GatewayServer, embedded_gateway
 from tests.subscribing import RawClient, hub_stats, post, raw_client, rename
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -24,14 +23,8 @@ LEGACY = ("graphql-ws",)
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayServer]:
     directory = tmp_path_factory.mktemp("legacy")
-    url = f"sqlite+aiosqlite:///{directory / 'gateway.db'}"
-    await seeded(url, 30)
-    env = {"DATABASE_URL": url, "WS_LEGACY_PROTOCOL": "true", "REDIS_URL": ""}
-    started = GatewayServer(env, directory / "serve.log")
-    try:
+    async with embedded_gateway(directory, {"WS_LEGACY_PROTOCOL": "true"}) as started:
         yield started
-    finally:
-        started.stop()
 
 
 async def _next(client: RawClient) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 and, only with WS_LEGACY_PROTOCOL=true, Apollo's retired subscriptions-transport-ws (`graphql-ws`).
 
 Close codes are graphql-transport-ws's: 4400 bad message, 4401 subscribe before the ack, 4403
-bad or expired token, 4406 no acceptable subprotocol, 4408 no connection_init in time, 4409 a
-duplicate operation id, 4429 a second connection_init. Operation failures are GraphQL errors
-with a stable `extensions.code` and the connection serves on.
+bad or expired token (or a browser page on an origin CORS_ORIGINS does not list), 4406 no
+acceptable subprotocol, 4408 no connection_init in time, 4409 a duplicate operation id, 4429 a
+second connection_init. Operation failures are GraphQL errors with a stable `extensions.code`
+and the connection serves on.
 """
 
 import asyncio
@@ -23,6 +24,7 @@ from graph.errors import BadUserInput, ErrorCode, GatewayError, Unauthenticated,
 from graph.execution.documents import is_kind
 from graph.execution.executor import MASKED_MESSAGE, Cost, Refused, client_key
 from graph.state import GatewayState
+from graph.transport.cors import upgrade_allowed
 from graph.viewer import ANONYMOUS, Viewer
 
 log = logging.getLogger(__name__)
@@ -314,9 +316,14 @@ async def graphql_ws_endpoint(websocket: WebSocket) -> None:
     offered = websocket.scope.get("subprotocols", [])
     # The client's order of preference decides between the protocols this server speaks.
     dialect = next((d for name in offered for d in dialects if d.subprotocol == name), None)
+    # Refusals accept first and then close: a close before the accept reaches the client as a
+    # bare HTTP 403, which browsers hide from the page (graphql-ws sees only an abrupt 1006).
+    await websocket.accept(subprotocol=None if dialect is None else dialect.subprotocol)
+    if not upgrade_allowed(state.settings.cors_origins, websocket.headers):
+        origin = websocket.headers.get("origin", "")
+        await websocket.close(4403, _reason(f"Forbidden: origin {origin} is not allowed"))
+        return
     if dialect is None:
-        await websocket.accept()
         await websocket.close(4406, "Subprotocol not acceptable")
         return
-    await websocket.accept(subprotocol=dialect.subprotocol)
     await Connection(websocket, state, dialect).serve()
