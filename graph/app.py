@@ -43,6 +43,7 @@ from workers.app import create_celery
 from workers.dispatch import CeleryDispatcher, Dispatcher, LocalDispatcher
 from workers.events import EventStream, MemoryEventStream, RedisEventStream
 from workers.relay import Relay
+from workers.webhook_targets import Resolve, system_resolve
 
 READ_BLOCK_SECONDS = 1.0
 
@@ -54,12 +55,12 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 50)
 
 
-def build_dispatcher(settings: Settings, cache: Cache | None) -> Dispatcher:
+def build_dispatcher(settings: Settings, cache: Cache | None, resolve: Resolve) -> Dispatcher:
     """Celery when a broker is configured; otherwise jobs run in this process, off its loop,
     invalidating this process's cache after their commits."""
     if settings.broker_url:
         return CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
-    return LocalDispatcher(settings, cache)
+    return LocalDispatcher(settings, cache, resolve=resolve)
 
 
 async def build_event_stream(
@@ -130,7 +131,8 @@ def build_hub(
     return EventHub(events, make_loaders, settings.subscription_queue_size, newest_change)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, resolve: Resolve = system_resolve) -> FastAPI:
+    """`resolve`: how webhook URLs' host names are looked up, here and in-process deliveries."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -139,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cache = settings.build_cache()
         sessions = session_factory(engine, invalidator(cache))
         reads = read_sessions(engine)
-        dispatcher = build_dispatcher(settings, cache)
+        dispatcher = build_dispatcher(settings, cache, resolve)
         events, events_client = await build_event_stream(settings, sessions)
         relay = Relay(sessions, dispatcher, settings, events)
         if isinstance(dispatcher, LocalDispatcher):
@@ -162,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             relay=relay,
             cache=cache,
             events=hub,
+            resolve=resolve,
         )
         relaying = asyncio.create_task(relay.run(), name="outbox-relay")
         reading = asyncio.create_task(hub.run(READ_BLOCK_SECONDS), name="event-hub")

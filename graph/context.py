@@ -35,6 +35,7 @@ from graph.loaders.webhooks import DeliveriesByWebhookIdLoader, WebhookByIdLoade
 from graph.settings import Settings
 from graph.viewer import Viewer
 from workers.dispatch import Dispatcher
+from workers.webhook_targets import Resolve, system_resolve
 
 if TYPE_CHECKING:
     from graph.subscriptions.hub import EventHub
@@ -141,6 +142,8 @@ class Context:
     # Sessions for reads (loaders, pages): without a transaction where the database allows
     # it; writes always use `sessions`.
     reads: async_sessionmaker[Any] | None = None
+    # How webhookCreate looks up a URL's host.
+    resolve: Resolve = system_resolve
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ from graph.settings import Settings
 from graph.subscriptions.hub import EventHub
 from graph.viewer import Viewer
 from workers.relay import Relay
+from workers.webhook_targets import Resolve, system_resolve
 
 
 @dataclass(slots=True)
@@ -29,6 +30,7 @@ class GatewayState:
     events: EventHub | None = None
     # Sessions for reads only (see db.engine.read_sessions).
     reads: async_sessionmaker[Any] | None = None
+    resolve: Resolve = system_resolve
 
     def context(self, viewer: Viewer, *, socket: bool = False) -> Context:
         """One operation's context; subscriptions (over a socket only) get the event hub."""
@@ -41,4 +43,5 @@ class GatewayState:
             self.cache,
             self.events if socket else None,
             self.reads,
+            self.resolve,
         )

@@ -23,6 +23,7 @@ from graph.auth import issue
 from graph.settings import Settings
 from graph.viewer import Role
 from tests.support import SEED_PRODUCTS, WRITE_SEED_PRODUCTS, Api, Oracle
+from workers.webhook_targets import Resolve, system_resolve
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_DSN = os.environ.get(
@@ -100,8 +101,10 @@ async def seeded(database_url: str, products: int) -> Settings:
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+async def serving(
+    settings: Settings, resolve: Resolve = system_resolve
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, resolve)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:

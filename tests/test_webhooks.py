@@ -1,9 +1,16 @@
 """Webhooks end to end: admins subscribe a real local HTTP receiver, editors change the catalog,
-and the gateway's in-process job thread delivers signed events with retries."""
+and the gateway's in-process job thread delivers signed events with retries. The receivers run
+on 127.0.0.1, so this gateway allows private addresses (test_webhook_ssrf covers refusing them)."""
 
 import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
 import itertools
 import logging
+import socket
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,11 +24,15 @@ from graph.settings import Settings
 from graph.viewer import Role
 from tests.conftest import BACKENDS, backend_database, seeded, serving, token
 from tests.support import Api, ChangeLog
-from tests.webhook_receiver import Receiver
+from tests.webhook_receiver import Received, Receiver
+from workers import webhook_message
 from workers.settings import WorkerSettings
 from workers.tasks.webhooks import attempt_limit
+from workers.webhook_message import SignatureError
 
 SECRET = "webhook-secret-0123456789"
+# Long enough as text, but Standard Webhooks keys are at least 16 bytes: this one holds 8.
+SHORT_STANDARD_SECRET = "whsec_" + base64.b64encode(b"8 bytes!").decode()
 MAX_ATTEMPTS = 3
 # Quick retries so failing receivers settle fast; the timeout is long only so a receiver that
 # holds a request open (test_deleting...) is answered before the gateway gives up on it.
@@ -31,6 +42,7 @@ FAST = {
     "webhook_max_attempts": MAX_ATTEMPTS,
     "webhook_timeout_seconds": 10.0,
     "relay_poll_seconds": 0.1,
+    "webhook_allow_private": True,
 }
 CREATE = """mutation($input: WebhookCreateInput!) { webhookCreate(input: $input) {
   webhook { id url events createdBy deliveries { eventId } }
@@ -91,8 +103,8 @@ def hook_input(**overrides: Any) -> dict[str, Any]:
     }
 
 
-async def create_hook(admin: Api, url: str, events: list[str]) -> str:
-    result = await admin.query(CREATE, {"input": hook_input(url=url, events=events)})
+async def create_hook(admin: Api, url: str, events: list[str], secret: str = SECRET) -> str:
+    result = await admin.query(CREATE, {"input": hook_input(url=url, events=events, secret=secret)})
     payload = result.data["webhookCreate"]
     assert payload["userErrors"] == []
     return str(payload["webhook"]["id"])
@@ -104,9 +116,11 @@ async def delete_hook(admin: Api, hook_id: str) -> None:
 
 
 @asynccontextmanager
-async def subscribed(admin: Api, url: str, events: list[str]) -> AsyncIterator[str]:
+async def subscribed(
+    admin: Api, url: str, events: list[str], secret: str = SECRET
+) -> AsyncIterator[str]:
     """A webhook for the block; deleted after it, so later tests' changes never reach it."""
-    hook_id = await create_hook(admin, url, events)
+    hook_id = await create_hook(admin, url, events, secret)
     try:
         yield hook_id
     finally:
@@ -159,6 +173,13 @@ def logged(caplog: pytest.LogCaptureFixture, *parts: str) -> Callable[[], bool]:
     return lambda: any(all(p in r.getMessage() for p in parts) for r in list(caplog.records))
 
 
+def standard_signature(key: bytes, request: Received) -> str:
+    """`webhook-signature` as Standard Webhooks defines it, worked out apart from the gateway."""
+    signed = f"{request.headers['webhook-id']}.{request.headers['webhook-timestamp']}."
+    digest = hmac.new(key, signed.encode() + request.body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
 async def test_an_update_arrives_once_signed_and_a_create_never(admin: Api, editor: Api) -> None:
     async with Receiver() as receiver, subscribed(admin, receiver.url, ["product.updated"]) as hook:
         product = await new_product(editor)  # product.created: not subscribed
@@ -166,6 +187,10 @@ async def test_an_update_arrives_once_signed_and_a_create_never(admin: Api, edit
         [request] = await receiver.received(1)
         event_id = f"change-{change['sequence']}"
         assert request.signed_with(SECRET)
+        webhook_message.verify(SECRET, request.headers, request.body)
+        assert request.headers["webhook-signature"] == standard_signature(SECRET.encode(), request)
+        assert request.headers["webhook-id"] == event_id
+        assert abs(int(request.headers["webhook-timestamp"]) - time.time()) < 60
         assert request.headers["content-type"] == "application/json"
         assert request.headers["x-gateway-event"] == "product.updated"
         assert request.headers["x-gateway-event-id"] == event_id
@@ -202,6 +227,9 @@ async def test_failed_attempts_are_retried_under_the_same_event_id(admin: Api, e
         assert len({r.headers["x-gateway-event-id"] for r in requests}) == 1
         assert len({r.body for r in requests}) == 1  # the same bytes, so the same signature
         assert all(r.signed_with(SECRET) for r in requests)
+        assert {r.headers["webhook-id"] for r in requests} == {requests[0].json["id"]}
+        for request in requests:  # each attempt signs its own timestamp
+            webhook_message.verify(SECRET, request.headers, request.body)
         assert requests[0].json["event"] == "product.created"
         assert requests[0].json["entity"]["id"] == product
         log = await deliveries(admin, hook, 3)
@@ -232,6 +260,77 @@ async def test_a_receiver_that_always_fails_is_given_up_on_after_the_limit(
         ]
         assert len(receiver.requests) == MAX_ATTEMPTS
         assert not logged(caplog, "gave up")()  # the retry machinery never had to give up
+
+
+async def test_a_captured_delivery_replayed_after_the_tolerance_is_refused(
+    admin: Api, editor: Api
+) -> None:
+    async with Receiver() as receiver, subscribed(admin, receiver.url, ["product.created"]):
+        await new_product(editor)
+        [captured] = await receiver.received(1)
+    sent, tolerance = int(captured.headers["webhook-timestamp"]), 300
+    webhook_message.verify(SECRET, captured.headers, captured.body, now=sent + tolerance)
+    with pytest.raises(SignatureError, match="more than 300s away"):
+        webhook_message.verify(SECRET, captured.headers, captured.body, now=sent + tolerance + 1)
+    with pytest.raises(SignatureError, match="more than 60s away"):
+        webhook_message.verify(SECRET, captured.headers, captured.body, 60, now=sent + 61)
+    # Nor can the replayer freshen the timestamp: it is signed.
+    later = {**captured.headers, "webhook-timestamp": str(sent + 1000)}
+    with pytest.raises(SignatureError, match="no signature matches"):
+        webhook_message.verify(SECRET, later, captured.body, now=sent + 1000)
+
+
+async def test_a_whsec_secret_signs_with_the_key_it_encodes(admin: Api, editor: Api) -> None:
+    key = bytes(range(24))
+    secret = "whsec_" + base64.b64encode(key).decode()
+    async with (
+        Receiver() as receiver,
+        subscribed(admin, receiver.url, ["product.created"], secret) as hook,
+    ):
+        await new_product(editor)
+        [request] = await receiver.received(1)
+        await deliveries(admin, hook, 1)
+    assert request.headers["webhook-signature"] == standard_signature(key, request)
+    webhook_message.verify(secret, request.headers, request.body)
+    assert request.signed_with(secret)  # X-Gateway-Signature keys with the secret as written
+
+
+async def test_a_closed_port_a_hang_up_and_a_non_http_server_log_the_same_error(
+    admin: Api, editor: Api
+) -> None:
+    """Were the log to tell them apart, webhooks would map which ports are open."""
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.transport.abort()
+
+    async def speak_redis(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.write(b"-ERR unknown command 'POST'\r\n")
+        writer.close()
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]  # nothing listens once the probe is closed
+    product = await new_product(editor)
+    hung_up = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    redis_like = await asyncio.start_server(speak_redis, "127.0.0.1", 0)
+    ports = [closed, *(s.sockets[0].getsockname()[1] for s in (hung_up, redis_like))]
+    try:
+        async with contextlib.AsyncExitStack() as hooks:
+            hook_ids = [
+                await hooks.enter_async_context(
+                    subscribed(admin, f"http://127.0.0.1:{port}/hooks", ["product.updated"])
+                )
+                for port in ports
+            ]
+            await rename(editor, product, "Nobody answers")
+            for hook in hook_ids:
+                log = await deliveries(admin, hook, MAX_ATTEMPTS)
+                assert {(d["statusCode"], d["error"]) for d in log} == {(None, "connection failed")}
+    finally:
+        for server in (hung_up, redis_like):
+            server.close()
+            await server.wait_closed()
 
 
 @pytest.mark.parametrize(
@@ -307,6 +406,8 @@ async def test_admins_create_list_and_read_webhooks_without_the_secret(admin: Ap
         ({"secret": "s" * 256}, "secret", "TOO_LONG"),
         ({"secret": " " * 20}, "secret", "BLANK"),
         ({"secret": "nul\x00" * 5}, "secret", "INVALID"),
+        ({"secret": "whsec_this-is-no-base64!"}, "secret", "INVALID"),
+        ({"secret": SHORT_STANDARD_SECRET}, "secret", "INVALID"),
     ],
 )
 async def test_create_refuses_bad_input(

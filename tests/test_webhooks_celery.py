@@ -21,6 +21,7 @@ from tests.test_webhooks import (
     subscribed,
 )
 from tests.webhook_receiver import Receiver
+from workers import webhook_message
 
 BROKER_DB = 13
 
@@ -34,7 +35,11 @@ def celery_hooks_database() -> Iterator[str]:
 async def celery_hooks_settings(celery_hooks_database: str) -> Settings:
     base = await seeded(celery_hooks_database, 20)
     return base.model_copy(
-        update={"celery_broker_url": shared_redis(BROKER_DB), "relay_poll_seconds": 0.2}
+        update={
+            "celery_broker_url": shared_redis(BROKER_DB),
+            "relay_poll_seconds": 0.2,
+            "webhook_allow_private": True,  # the receiver listens on 127.0.0.1
+        }
     )
 
 
@@ -48,6 +53,7 @@ def hooks_worker(
         "CELERY_BROKER_URL": celery_hooks_settings.celery_broker_url,
         "TASK_RETRY_BASE_SECONDS": "0.2",
         "WEBHOOK_MAX_ATTEMPTS": "3",
+        "WEBHOOK_ALLOW_PRIVATE": "true",
     }
     started = Worker(env, tmp_path_factory.mktemp("hooks-worker") / "worker.log")
     yield started
@@ -79,6 +85,7 @@ async def test_a_worker_retries_a_failed_delivery_under_the_same_event_id(
         assert [r.headers["x-gateway-attempt"] for r in (first, second)] == ["1", "2"]
         assert first.body == second.body
         assert second.signed_with(SECRET)
+        webhook_message.verify(SECRET, second.headers, second.body)
         log = await deliveries(admin, hook, 2)
         assert [(d["attempt"], d["succeeded"], d["statusCode"]) for d in log] == [
             (2, True, 200),

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
@@ -15,7 +16,7 @@ from typing import Any, Self
 
 import orjson
 
-REASONS = {200: "OK", 500: "Internal Server Error", 503: "Service Unavailable"}
+REASONS = {200: "OK", 302: "Found", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,24 +34,37 @@ class Received:
 
 
 class Receiver:
-    """Answers the n-th request with `statuses[n]`, then with `default`. While `gate` is set to
-    an unset event, each request waits for it before being answered."""
+    """Answers the n-th request with `statuses[n]`, then with `default`, and a `location`
+    header if one is given. While `gate` is set to an unset event, each request waits for it
+    before being answered. With `tls`, it speaks HTTPS."""
 
-    def __init__(self, statuses: Iterable[int] = (), default: int = 200) -> None:
+    def __init__(
+        self,
+        statuses: Iterable[int] = (),
+        default: int = 200,
+        *,
+        location: str | None = None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.statuses = list(statuses)
         self.default = default
+        self.location = location
+        self.tls = tls
         self.requests: list[Received] = []
         self.gate: asyncio.Event | None = None
         self.server: asyncio.Server | None = None
 
     @property
-    def url(self) -> str:
+    def port(self) -> int:
         assert self.server is not None
-        host, port = self.server.sockets[0].getsockname()[:2]
-        return f"http://{host}:{port}/hooks"
+        return int(self.server.sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/hooks"
 
     async def __aenter__(self) -> Self:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         return self
 
     async def __aexit__(
@@ -87,6 +101,8 @@ class Receiver:
                 await self.gate.wait()
             reason = REASONS.get(status, "Status")
             answer = f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n"
+            if self.location is not None:
+                answer += f"Location: {self.location}\r\n"
             writer.write(f"{answer}\r\n".encode())
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):

@@ -14,6 +14,7 @@ from workers import registry
 from workers.app import TRANSIENT
 from workers.runtime import Runtime, build_runtime
 from workers.settings import WorkerSettings
+from workers.webhook_targets import Resolve, system_resolve
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,13 @@ class LocalDispatcher:
         settings: WorkerSettings,
         cache: Cache | None = None,
         on_commit: Callable[[], None] | None = None,
+        resolve: Resolve = system_resolve,
     ) -> None:
         """`on_commit` is called from this dispatcher's thread after each commit of a task."""
         self.settings = settings
         self.cache = cache
         self.on_commit = on_commit
+        self.resolve = resolve
         self.runtime: Runtime | None = None
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="local-jobs", daemon=True)
@@ -60,7 +63,7 @@ class LocalDispatcher:
         self.ready.wait()
 
     def _serve(self) -> None:
-        self.runtime = build_runtime(self.settings, self.cache, self._committed)
+        self.runtime = build_runtime(self.settings, self.cache, self._committed, self.resolve)
         asyncio.set_event_loop(self.runtime.loop)
         self.ready.set()
         self.runtime.loop.run_forever()

@@ -15,6 +15,7 @@ from db.engine import AfterCommit, create_engine, session_factory
 from workers.events import RedisEventStream, publish_committed
 from workers.pending import LocalViews
 from workers.settings import WorkerSettings
+from workers.webhook_targets import Resolve, system_resolve
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,6 +38,8 @@ class Runtime:
     # Invalidated after each commit through the session factory's hook; closed here if owned.
     cache: Cache | None = None
     owns_cache: bool = False
+    # How webhook deliveries look up host names; tests give names answers of their own.
+    resolve: Resolve = system_resolve
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         """Run a task body to completion on this process's loop (never asyncio.run per task)."""
@@ -67,7 +70,10 @@ def _after_commit(cache: Cache | None, on_commit: OnCommit | None) -> AfterCommi
 
 
 def build_runtime(
-    settings: WorkerSettings, cache: Cache | None = None, on_commit: OnCommit | None = None
+    settings: WorkerSettings,
+    cache: Cache | None = None,
+    on_commit: OnCommit | None = None,
+    resolve: Resolve = system_resolve,
 ) -> Runtime:
     """`cache`: the gateway's own, when tasks run inside it; otherwise a worker invalidates the
     shared Redis cache (and has nothing to invalidate without one). `on_commit`: what tells
@@ -97,4 +103,6 @@ def build_runtime(
 
         on_commit = publish
     sessions = session_factory(engine, _after_commit(cache, on_commit))
-    return Runtime(settings, loop, engine, sessions, redis, cache=cache, owns_cache=owns_cache)
+    return Runtime(
+        settings, loop, engine, sessions, redis, cache=cache, owns_cache=owns_cache, resolve=resolve
+    )

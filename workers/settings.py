@@ -23,6 +23,9 @@ class WorkerSettings(DatabaseSettings):
     export_dir: Path = Path("var/exports")
     webhook_timeout_seconds: float = 5.0
     webhook_max_attempts: int = 5
+    # Lets webhooks reach loopback, private, link-local and other non-public addresses: for a
+    # receiver on the same host or network, and never where admins are not trusted with it.
+    webhook_allow_private: bool = False
     view_flush_seconds: float = 2.0
     bulk_batch_size: int = 200
 

@@ -21,6 +21,7 @@ class UserErrorCode(StrEnum):
     HAS_PRODUCTS = "HAS_PRODUCTS"
     HAS_CHILDREN = "HAS_CHILDREN"
     CYCLE = "CYCLE"
+    PRIVATE_ADDRESS = "PRIVATE_ADDRESS"
 
 
 DESCRIPTIONS = {
@@ -39,6 +40,9 @@ DESCRIPTIONS = {
     UserErrorCode.HAS_PRODUCTS: "A category still holds products.",
     UserErrorCode.HAS_CHILDREN: "A category still has subcategories.",
     UserErrorCode.CYCLE: "A category cannot move under itself or its own subtree.",
+    UserErrorCode.PRIVATE_ADDRESS: "A webhook URL's host is, or resolves to, an address that is "
+    "not public: loopback, private, link-local (cloud metadata), multicast, unspecified or "
+    "reserved.",
 }
 
 

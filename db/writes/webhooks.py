@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select
 from db.models import utcnow, webhook_deliveries, webhooks
 from db.queries.webhooks import webhooks_by_ids
 from db.rows import WebhookRow
+from db.webhook_secrets import MIN_KEY_BYTES, PREFIX, standard_key
 from db.writes import common
 from db.writes.errors import UserErrorCode, WriteError
 from db.writes.unit import WriteTransaction
@@ -37,6 +38,15 @@ class WebhookInput:
 
 
 @dataclass(frozen=True, slots=True)
+class UrlRefusal:
+    """Why the URL's host may not be reached. The caller finds it before the transaction, since
+    it takes a DNS lookup; it is reported with the input's other problems."""
+
+    message: str
+    code: UserErrorCode
+
+
+@dataclass(frozen=True, slots=True)
 class DeliveryAttempt:
     webhook_id: int
     event_id: str
@@ -57,10 +67,14 @@ def _is_http_url(url: str) -> bool:
         return False
 
 
-def _check_url(checker: Checker, url: str) -> None:
+def _check_url(checker: Checker, url: str, refusal: UrlRefusal | None) -> None:
     checker.text("url", url, max_length=MAX_URL)
-    if not checker.errors_for("url") and not _is_http_url(url):
+    if checker.errors_for("url"):
+        return
+    if not _is_http_url(url):
         checker.fail("url", "`url` must be an absolute http(s) URL.", UserErrorCode.INVALID)
+    elif refusal is not None:
+        checker.fail("url", refusal.message, refusal.code)
 
 
 def _check_events(checker: Checker, events: Sequence[str]) -> None:
@@ -80,23 +94,33 @@ def _check_events(checker: Checker, events: Sequence[str]) -> None:
 
 def _check_secret(checker: Checker, secret: str) -> None:
     checker.text("secret", secret, max_length=MAX_SECRET)
-    if not checker.errors_for("secret") and len(secret) < MIN_SECRET:
+    if checker.errors_for("secret"):
+        return
+    if len(secret) < MIN_SECRET:
         checker.fail(
             "secret", f"`secret` must be at least {MIN_SECRET} characters.", UserErrorCode.INVALID
         )
+    elif secret.startswith(PREFIX) and len(standard_key(secret) or b"") < MIN_KEY_BYTES:
+        checker.fail(
+            "secret",
+            f"A `{PREFIX}` secret must be the base64 of at least {MIN_KEY_BYTES} bytes.",
+            UserErrorCode.INVALID,
+        )
 
 
-def _check(given: WebhookInput) -> None:
+def _check(given: WebhookInput, refusal: UrlRefusal | None) -> None:
     checker = Checker()
-    _check_url(checker, given.url)
+    _check_url(checker, given.url, refusal)
     _check_events(checker, given.events)
     _check_secret(checker, given.secret)
     if checker.errors:
         raise WriteError(checker.errors)
 
 
-async def create_webhook(tx: WriteTransaction, given: WebhookInput) -> WebhookRow:
-    _check(given)
+async def create_webhook(
+    tx: WriteTransaction, given: WebhookInput, refusal: UrlRefusal | None = None
+) -> WebhookRow:
+    _check(given, refusal)
     result = await tx.session.execute(
         insert(webhooks).returning(webhooks.c.id),
         {

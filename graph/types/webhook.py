@@ -30,11 +30,18 @@ EVENTS = (
 
 @strawberry.input(description="A new webhook.")
 class WebhookCreateInput:
-    url: str = strawberry.field(description="An absolute http(s) URL; at most 2048 characters.")
+    url: str = strawberry.field(
+        description="An absolute http(s) URL; at most 2048 characters. Unless the gateway allows "
+        "private addresses, its host must be, and resolve only to, public ones (else "
+        "`PRIVATE_ADDRESS`), checked again at every delivery. Redirects are not followed."
+    )
     events: list[str] = strawberry.field(description=f"At least one event name: {EVENTS}")
     secret: str = strawberry.field(
-        description="16 to 255 characters. Each delivery carries `X-Gateway-Signature: "
-        "sha256=<hex HMAC-SHA256 of the body with this secret>`. Never shown again."
+        description="16 to 255 characters. Each delivery is signed per Standard Webhooks "
+        "(`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of "
+        '"id.timestamp.body">`), keyed with the UTF-8 bytes of this secret, or with the decoded '
+        "key of a `whsec_<base64>` one; and, as before, `X-Gateway-Signature: sha256=<hex "
+        "HMAC-SHA256 of the body>` keyed with the secret as written. Never shown again."
     )
 
 
@@ -44,7 +51,10 @@ class WebhookDelivery:
     attempt: int = strawberry.field(description="1 for the first attempt at this event.")
     succeeded: bool = strawberry.field(description="Whether the receiver answered 2xx.")
     status_code: int | None = strawberry.field(description="The receiver's HTTP status, if any.")
-    error: str | None = strawberry.field(description="Why the attempt failed.")
+    error: str | None = strawberry.field(
+        description="Why the attempt failed: `HTTP <status>`, `timed out`, `connection failed`, "
+        "`refused: private address`, `host not found` or `invalid URL`."
+    )
     duration_ms: float = strawberry.field(description="How long the attempt took.")
     attempted_at: datetime = strawberry.field(description="When the attempt finished.")
 

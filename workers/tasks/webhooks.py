@@ -1,29 +1,27 @@
 """webhook_deliver: POST one change to one webhook, logging every attempt.
 
-A failed attempt raises TransientError so the task machinery (Celery or in-process) retries it
-with backoff; the attempt that reaches the limit logs the failure and raises nothing. Attempts
-are counted in webhook_deliveries, so a redelivered task neither repeats a success nor goes
-past the limit.
+Every attempt checks the URL's addresses again (workers.webhook_targets). A failed attempt
+raises TransientError so the task machinery (Celery or in-process) retries it with backoff; the
+attempt that reaches the limit logs the failure and raises nothing. Attempts are counted in
+webhook_deliveries, so a redelivered task neither repeats a success nor goes past the limit.
 """
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
-
-import httpx
 
 from db.queries.changes import change_by_id
 from db.queries.webhooks import delivery_history, webhooks_by_ids
 from db.rows import ChangeRow, WebhookRow
 from db.writes.unit import write_transaction
 from db.writes.webhooks import DeliveryAttempt, record_delivery
-from workers import webhook_message
+from workers import webhook_message, webhook_post
 from workers.errors import TransientError
 from workers.jobs import ACTOR
 from workers.runtime import Runtime
 from workers.settings import WorkerSettings
+from workers.webhook_targets import TargetPolicy
 
 log = logging.getLogger(__name__)
 
@@ -33,16 +31,6 @@ class Pending:
     webhook: WebhookRow
     change: ChangeRow
     attempt: int
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    status_code: int | None
-    error: str | None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.error is None
 
 
 def attempt_limit(settings: WorkerSettings) -> int:
@@ -67,29 +55,14 @@ async def _pending(runtime: Runtime, webhook_id: int, change_id: int) -> Pending
     return Pending(found[0], change, attempts + 1)
 
 
-async def _post(url: str, content: bytes, headers: dict[str, str], seconds: float) -> Response:
-    try:
-        # httpx's timeout bounds each read; this bounds the whole exchange.
-        async with asyncio.timeout(seconds), httpx.AsyncClient(timeout=seconds) as client:
-            request = client.stream("POST", url, content=content, headers=headers)
-            async with request as response:  # the status is all we need; skip the body
-                status = response.status_code
-    except (TimeoutError, httpx.TimeoutException):
-        return Response(None, f"timed out after {seconds:g}s")
-    except (httpx.HTTPError, httpx.InvalidURL) as error:
-        return Response(None, f"{type(error).__name__}: {error}")
-    return Response(status, None if 200 <= status < 300 else f"HTTP {status}")
-
-
 async def _attempt(runtime: Runtime, pending: Pending) -> DeliveryAttempt:
     content = webhook_message.body(pending.change)
     headers = webhook_message.headers(
-        pending.change, pending.webhook.secret, content, pending.attempt
+        pending.change, pending.webhook.secret, content, pending.attempt, int(time.time())
     )
+    policy = TargetPolicy.of(runtime.settings, runtime.resolve)
     started = time.perf_counter()
-    response = await _post(
-        pending.webhook.url, content, headers, runtime.settings.webhook_timeout_seconds
-    )
+    response = await webhook_post.post(pending.webhook.url, content, headers, policy)
     return DeliveryAttempt(
         webhook_id=pending.webhook.id,
         event_id=webhook_message.event_id(pending.change.id),
