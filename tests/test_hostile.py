@@ -10,8 +10,9 @@ from graph.execution.documents import Documents
 from graph.schema import build_schema
 from tests.support import Oracle, workload
 
-# Each refusal is timed at the best of a few distinct copies of the document (each new to the
-# cache), so a busy machine does not fail the test; the bench reports the real figures.
+# Each refusal is timed in CPU seconds of this process (client and server run in it), at the best
+# of a few distinct copies of the document (each new to the cache), so a busy machine does not
+# fail the test; `make bench BENCH_ARGS=--abuse` reports the wall-clock figures.
 ATTEMPTS = 3
 REFUSAL_SECONDS = 0.05
 
@@ -23,9 +24,9 @@ async def test_hostile_documents_are_refused_quickly(
     best = float("inf")
     for attempt in range(ATTEMPTS):
         document = f"# copy {attempt}\n" + hostile.document
-        started = time.perf_counter()
+        started = time.process_time()
         response = await client.post("/graphql", json={"query": document})
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
         body = response.json()
         assert "data" not in body, hostile.name
         assert [e["extensions"]["code"] for e in body["errors"]][:1] == [hostile.code]
