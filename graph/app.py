@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache.aside import Cache
+from db.cache.follower import ChangeFollower
 from db.cache.setup import invalidator, quick_redis
 from db.documents import trusted_document
 from db.engine import create_engine, read_sessions, session_factory
@@ -73,8 +74,9 @@ async def build_event_stream(
             return MemoryEventStream(last_id=await latest_change_id(session=session)), None
     client = Redis.from_url(
         settings.redis_url,
-        # The hub's reader blocks in XREAD for up to READ_BLOCK_SECONDS.
-        socket_timeout=READ_BLOCK_SECONDS + settings.broker_timeout_seconds,
+        # The hub's reader blocks in XREAD for up to READ_BLOCK_SECONDS; a reply later than a
+        # moment after that is a Redis in trouble, and the cache is distrusted sooner for it.
+        socket_timeout=READ_BLOCK_SECONDS + min(settings.broker_timeout_seconds, 0.5),
         socket_connect_timeout=settings.broker_timeout_seconds,
     )
     return RedisEventStream(client), client
@@ -166,13 +168,21 @@ def create_app(settings: Settings | None = None, resolve: Resolve = system_resol
             events=hub,
             resolve=resolve,
         )
-        relaying = asyncio.create_task(relay.run(), name="outbox-relay")
-        reading = asyncio.create_task(hub.run(READ_BLOCK_SECONDS), name="event-hub")
+        tasks = [
+            asyncio.create_task(relay.run(), name="outbox-relay"),
+            asyncio.create_task(hub.run(READ_BLOCK_SECONDS), name="event-hub"),
+        ]
+        if cache is not None and settings.redis_url:
+            # Only a shared cache can lose an invalidation; the in-process one cannot.
+            follower = ChangeFollower(cache, reads, poll_seconds=settings.cache_follow_seconds)
+            hub.on_changes.append(follower.wake)
+            hub.on_failure.append(cache.distrust)
+            tasks.append(asyncio.create_task(follower.run(), name="cache-follower"))
         tune_garbage_collector()
         try:
             yield
         finally:
-            for task in (relaying, reading):
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

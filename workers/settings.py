@@ -34,6 +34,9 @@ class WorkerSettings(DatabaseSettings):
     # Redis must answer within this or the request reads the database instead.
     cache_timeout_seconds: float = 0.05
     cache_breaker_seconds: float = 1.0
+    # How often each gateway reads the change log for invalidations a Redis outage lost (it is
+    # also woken by every change the event stream brings): the bound on a stale read's age.
+    cache_follow_seconds: float = 1.0
 
     @property
     def broker_url(self) -> str | None:

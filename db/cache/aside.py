@@ -2,9 +2,14 @@
 
 Concurrent misses of the same key in this process share one load (no stampede), whatever
 request or loader asked first.
+
+A cache that may hold what a lost invalidation left behind is *suspect*: reads bypass it
+entirely until the change-log follower (db.cache.follower) has applied every change committed
+up to the moment Redis answered again. Any Redis failure makes it suspect.
 """
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
@@ -15,6 +20,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 DEFAULT_TTL = 300
+log = logging.getLogger(__name__)
 
 
 class Cache:
@@ -22,6 +28,28 @@ class Cache:
         self.backend = backend
         self.ttl = ttl
         self._inflight: dict[str, asyncio.Future[Any]] = {}
+        self.suspect = False
+        # Bumped by every distrust: the follower trusts the cache again only for the latest.
+        self.distrusts = 0
+        # Only a followed cache distrusts itself: nothing else would ever trust it again.
+        self.followed = False
+        backend.on_failure(self._failed)
+
+    def _failed(self) -> None:
+        if self.followed:
+            self.distrust()
+
+    def distrust(self) -> None:
+        if not self.suspect:
+            log.warning("the cache may be stale; reading the database until it has caught up")
+        self.suspect = True
+        self.distrusts += 1
+
+    def trust(self, distrusts: int) -> None:
+        """Trusted again, unless it was distrusted after `distrusts` (the follower's view)."""
+        if self.suspect and distrusts == self.distrusts:
+            log.warning("the cache has caught up with the change log; reading it again")
+            self.suspect = False
 
     @property
     def stats(self) -> dict[str, int | bool]:
@@ -81,6 +109,9 @@ class Cache:
         encode: Callable[[V], bytes],
         decode: Callable[[bytes], V],
     ) -> dict[K, V]:
+        if self.suspect:  # still one load per key: only the cache itself is skipped
+            self.backend.stats.bypassed += 1
+            return await load(wanted)
         cache_keys = [key(k) for k in wanted]
         generation_keys = [generation(k) for k in wanted]
         raw = await self.backend.mget(cache_keys + generation_keys)
@@ -121,10 +152,16 @@ class Cache:
         return found
 
     async def generations(self, generation_keys: Sequence[str]) -> list[bytes | None]:
+        if self.suspect:  # the pages they would key are not read
+            return [None] * len(generation_keys)
         return await self.backend.mget(generation_keys)
 
     async def invalidate(self, delete: Sequence[str], bump: Sequence[str]) -> None:
         await self.backend.invalidate(delete, bump)
+
+    async def probe(self) -> bool:
+        """Whether the backend answers now."""
+        return await self.backend.probe()
 
     async def close(self) -> None:
         await self.backend.close()

@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
@@ -38,6 +38,8 @@ class CacheStats:
     misses: int = 0
     errors: int = 0
     skipped: int = 0
+    # Reads that went to the database because the cache was suspect.
+    bypassed: int = 0
     breaker_open: bool = False
 
     def as_dict(self) -> dict[str, int | bool]:
@@ -46,6 +48,7 @@ class CacheStats:
             "misses": self.misses,
             "errors": self.errors,
             "skipped": self.skipped,
+            "bypassed": self.bypassed,
             "breakerOpen": self.breaker_open,
         }
 
@@ -70,6 +73,11 @@ class CacheBackend(Protocol):
     async def invalidate(self, delete: Sequence[str], bump: Sequence[str]) -> None: ...
 
     async def close(self) -> None: ...
+
+    def on_failure(self, callback: Callable[[], None]) -> None:
+        """`callback` runs whenever an operation fails (its effect may be lost)."""
+
+    async def probe(self) -> bool: ...
 
 
 @dataclass(slots=True)
@@ -125,6 +133,12 @@ class MemoryBackend:
     async def close(self) -> None:
         self._data.clear()
 
+    def on_failure(self, callback: Callable[[], None]) -> None:
+        return None  # nothing of it can be lost
+
+    async def probe(self) -> bool:
+        return True
+
 
 class RedisBackend:
     """Redis with short timeouts and no retries; a breaker skips it for a while after a failure
@@ -135,6 +149,10 @@ class RedisBackend:
         self.stats = CacheStats()
         self.breaker = Breaker("Redis cache (reading from the database meanwhile)", log, cooldown)
         self._cas = client.register_script(CAS_SET)
+        self._failure_callbacks: list[Callable[[], None]] = []
+
+    def on_failure(self, callback: Callable[[], None]) -> None:
+        self._failure_callbacks.append(callback)
 
     def _available(self) -> bool:
         available = self.breaker.available()
@@ -145,6 +163,8 @@ class RedisBackend:
         self.breaker.failed(error)
         self.stats.errors = self.breaker.errors
         self.stats.breaker_open = True
+        for callback in self._failure_callbacks:
+            callback()
 
     def _succeeded(self) -> None:
         self.breaker.succeeded()
@@ -176,7 +196,7 @@ class RedisBackend:
 
     async def invalidate(self, delete: Sequence[str], bump: Sequence[str]) -> None:
         """Not skipped by the breaker: a stale entry outliving its write is worse than a slow
-        write. A failure here is logged; entries then expire by their TTL."""
+        write. A failure makes the cache suspect; the change-log follower applies it again."""
         try:
             async with self.client.pipeline(transaction=False) as pipe:
                 for key in bump:
@@ -186,6 +206,15 @@ class RedisBackend:
                 await pipe.execute()
         except (RedisError, OSError) as error:
             self._failed(error)
+
+    async def probe(self) -> bool:
+        try:
+            await self.client.ping()
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return False
+        self._succeeded()
+        return True
 
     async def close(self) -> None:
         await self.client.aclose()

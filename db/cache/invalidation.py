@@ -1,16 +1,30 @@
 """What a committed change makes stale, derived from its change rows alone.
 
 Runs after commit and before the mutation answers (read-your-writes), in the gateway for
-mutations and in the worker for tasks, so both invalidate the same way.
+mutations and in the worker for tasks, so both invalidate the same way; and again in every
+gateway from the change log (db.cache.follower), which no outage can lose.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from db.cache import keys
-from db.writes.unit import ChangeRecord
 
 
-def stale_keys(records: Iterable[ChangeRecord]) -> tuple[list[str], list[str]]:
+class Changed(Protocol):
+    """A change record before commit, or a change row read back from the log."""
+
+    @property
+    def entity_type(self) -> str: ...
+
+    @property
+    def entity_id(self) -> int: ...
+
+    @property
+    def category_ids(self) -> Sequence[int]: ...
+
+
+def stale_keys(records: Iterable[Changed]) -> tuple[list[str], list[str]]:
     """(keys to delete, generation keys to bump)."""
     delete: set[str] = set()
     bump: set[str] = set()

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Hashable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from db.outage import Outage
 from db.rows import ChangeRow
 from graph.errors import EventsUnavailable, SubscriberTooSlow
 from graph.viewer import Viewer
@@ -21,7 +22,6 @@ from workers.events import EventStream
 log = logging.getLogger(__name__)
 READ_COUNT = 500
 V = TypeVar("V")
-MAX_BACKOFF_SECONDS = 5.0
 
 Matcher = Callable[[ChangeRow], bool]
 # What a subscriber watches, so an event is offered only to the subscribers it can concern:
@@ -143,6 +143,10 @@ class EventHub:
         self.overflows = 0
         self.counts: dict[str, int] = {"executions": 0, "sharedResults": 0}
         self.started = asyncio.Event()
+        # Told when the stream brings changes, and when a read of it fails (what else goes to
+        # Redis may have failed unseen meanwhile): the cache's change-log follower listens.
+        self.on_changes: list[Callable[[], None]] = []
+        self.on_failure: list[Callable[[], None]] = []
 
     def batch(self) -> Batch:
         return Batch(self.make_loaders, self.counts)
@@ -211,7 +215,7 @@ class EventHub:
 
     async def run(self, block_seconds: float = 1.0) -> None:
         """Follow the stream from its end (earlier changes are replayed per subscriber)."""
-        failures = 0
+        outage = Outage("the event stream is unavailable", log)
         while True:
             try:
                 if not self.started.is_set():
@@ -219,13 +223,12 @@ class EventHub:
                     self.started.set()
                 rows = await self.stream.read(self.position, READ_COUNT, block_seconds)
             except Exception as error:
-                failures += 1
-                if failures == 1:
-                    log.warning("the event stream is unavailable, retrying: %r", error)
-                await asyncio.sleep(min(0.1 * 2**failures, MAX_BACKOFF_SECONDS))
+                for listener in self.on_failure:
+                    listener()
+                await asyncio.sleep(outage.failed(error))
                 continue
-            if failures:
-                log.warning("the event stream is back after %d failed reads", failures)
-                failures = 0
+            outage.succeeded()
             if rows:
                 self.dispatch(rows)
+                for listener in self.on_changes:
+                    listener()
