@@ -5,10 +5,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from db import stats
+from db.availability import CONNECT_FAILED, ConnectFailed, unavailable_state
+from db.read_session import ReadSession
 from db.settings import DatabaseSettings
 
 
@@ -25,10 +28,25 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_pool_size,
             pool_pre_ping=False,
-            connect_args={"server_settings": _server_settings(settings)},
+            connect_args={
+                "server_settings": _server_settings(settings),
+                "timeout": settings.database_connect_timeout_seconds,
+            },
         )
+        event.listen(engine.sync_engine, "do_connect", _connect)
     stats.install(engine.sync_engine)
     return engine
+
+
+def _connect(dialect: Dialect, _: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+    """Opens a connection as SQLAlchemy would, but names a failure to reach the server (which
+    the driver raises as a bare OSError or server error) as what it is."""
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except Exception as error:
+        if isinstance(error, OSError) or unavailable_state(error):
+            raise ConnectFailed(CONNECT_FAILED) from error
+        raise
 
 
 def _server_settings(settings: DatabaseSettings) -> dict[str, str]:
@@ -75,7 +93,9 @@ def _ensure_sqlite_directory(url: str) -> None:
 def read_sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
     """Sessions for reads that run one statement at a time, on PostgreSQL without a transaction:
     no BEGIN and ROLLBACK round trips around each loader batch. Under READ COMMITTED each
-    statement sees its own snapshot either way. Anything that writes uses `session_factory`."""
-    if engine.dialect.name != "postgresql":
-        return session_factory(engine)
-    return session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
+    statement sees its own snapshot either way, which is also why a statement whose connection
+    dropped may simply run again on a new one (ReadSession). Anything that writes uses
+    `session_factory`."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(engine, expire_on_commit=False, class_=ReadSession)

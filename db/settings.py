@@ -29,6 +29,8 @@ class DatabaseSettings(BaseSettings):
     database_echo: bool = False
     # PostgreSQL cancels any statement that runs longer (unset: no limit).
     database_statement_timeout_seconds: float | None = None
+    # How long opening a PostgreSQL connection may take; the driver's own default is 60 s.
+    database_connect_timeout_seconds: float = 5.0
 
     @field_validator("database_url")
     @classmethod

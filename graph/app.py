@@ -3,7 +3,7 @@
 import asyncio
 import contextlib
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -64,14 +64,22 @@ def build_dispatcher(settings: Settings, cache: Cache | None, resolve: Resolve) 
     return LocalDispatcher(settings, cache, resolve=resolve)
 
 
-async def build_event_stream(
+def newest_change_reader(sessions: async_sessionmaker[Any]) -> Callable[[], Awaitable[int]]:
+    async def newest_change() -> int:
+        async with sessions() as session:
+            return await latest_change_id(session=session)
+
+    return newest_change
+
+
+def build_event_stream(
     settings: Settings, sessions: async_sessionmaker[Any]
 ) -> tuple[EventStream, Redis | None]:
     """Committed changes for subscribers: a Redis Stream shared by every instance, or (embedded)
-    a bounded in-process one, which starts at the end of the change log."""
+    a bounded in-process one, which starts at the end of the change log once the database
+    answers (it need not at start-up)."""
     if not settings.redis_url:
-        async with sessions() as session:
-            return MemoryEventStream(last_id=await latest_change_id(session=session)), None
+        return MemoryEventStream(newest_change=newest_change_reader(sessions)), None
     client = Redis.from_url(
         settings.redis_url,
         # The hub's reader blocks in XREAD for up to READ_BLOCK_SECONDS; a reply later than a
@@ -126,11 +134,8 @@ def build_hub(
     def make_loaders(viewer: Viewer) -> Loaders:
         return Loaders(sessions, viewer, None)
 
-    async def newest_change() -> int:
-        async with sessions() as session:
-            return await latest_change_id(session=session)
-
-    return EventHub(events, make_loaders, settings.subscription_queue_size, newest_change)
+    newest = newest_change_reader(sessions)
+    return EventHub(events, make_loaders, settings.subscription_queue_size, newest)
 
 
 def create_app(settings: Settings | None = None, resolve: Resolve = system_resolve) -> FastAPI:
@@ -144,7 +149,7 @@ def create_app(settings: Settings | None = None, resolve: Resolve = system_resol
         sessions = session_factory(engine, invalidator(cache))
         reads = read_sessions(engine)
         dispatcher = build_dispatcher(settings, cache, resolve)
-        events, events_client = await build_event_stream(settings, sessions)
+        events, events_client = build_event_stream(settings, sessions)
         relay = Relay(sessions, dispatcher, settings, events)
         if isinstance(dispatcher, LocalDispatcher):
             loop = asyncio.get_running_loop()

@@ -72,7 +72,7 @@ async def _relay(settings: Settings) -> None:
     engine = create_engine(settings)
     dispatcher = CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
     sessions = session_factory(engine)
-    events, client = await build_event_stream(settings, sessions)
+    events, client = build_event_stream(settings, sessions)
     try:
         await Relay(sessions, dispatcher, settings, events).run()
     finally:

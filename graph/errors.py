@@ -12,6 +12,9 @@
      ├── OperationTimedOut        TIMEOUT: past the operation's deadline (HTTP 504)
      ├── ResponseTooLarge         RESPONSE_TOO_LARGE: over the response size limit
      └── PersistedQueryNotFound   PERSISTED_QUERY_NOT_FOUND: an unknown document hash or id
+    database trouble              UNAVAILABLE: the database cannot be reached or dropped the
+                                  connection (db.availability decides); HTTP 503 with
+                                  Retry-After when no field could be resolved
     anything else                 masked as INTERNAL_SERVER_ERROR and logged
 
 Parse and validation failures (the operation limits among them) are found before execution and
@@ -22,6 +25,10 @@ from enum import StrEnum
 from typing import Any
 
 from graphql import GraphQLError
+
+from db.availability import DatabaseUnavailable, is_unavailable
+
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 
 
 class ErrorCode(StrEnum):
@@ -91,6 +98,17 @@ class ResponseTooLarge(GatewayError):
 
 class PersistedQueryNotFound(GatewayError):
     code = ErrorCode.PERSISTED_QUERY_NOT_FOUND
+
+
+def expected(error: BaseException | None) -> tuple[str, ErrorCode] | None:
+    """The message and code a client may see for `error`; None for a bug, which is masked."""
+    if isinstance(error, GatewayError) and error.code is not ErrorCode.INTERNAL_SERVER_ERROR:
+        return str(error), error.code
+    if is_unavailable(error):
+        # db's own verdicts say what became of a write; anything else was a read.
+        message = str(error) if isinstance(error, DatabaseUnavailable) else DATABASE_UNAVAILABLE
+        return message, ErrorCode.UNAVAILABLE
+    return None
 
 
 def error_dict(message: str, code: ErrorCode, error: GraphQLError | None = None) -> dict[str, Any]:

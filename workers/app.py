@@ -7,14 +7,25 @@ from typing import Any
 from celery import Celery, Task
 from celery.signals import worker_process_shutdown
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from db.availability import DatabaseUnavailable
 from workers import registry
 from workers.errors import TransientError
 from workers.runtime import Runtime, Schedule, build_runtime
 from workers.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
-TRANSIENT = (TransientError, DBAPIError, ConnectionError, TimeoutError, OSError)
+# A connection that cannot be opened raises db.availability's ConnectFailed, not an OSError.
+TRANSIENT = (
+    TransientError,
+    DBAPIError,
+    DatabaseUnavailable,
+    PoolTimeout,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+)
 
 
 class ProcessRuntime:

@@ -10,7 +10,7 @@ order (db.writes.unit), so no publisher can skip a change another has not append
 import asyncio
 import collections
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -152,15 +152,26 @@ class RedisEventStream:
 class MemoryEventStream:
     """The embedded default: the same interface inside one process, bounded the same way."""
 
-    def __init__(self, max_length: int = DEFAULT_MAX_LENGTH, last_id: int = 0) -> None:
-        """`last_id`: the change log's newest sequence when the process starts. The stream
-        lives and dies with the process, so it starts there rather than refilling history."""
+    def __init__(
+        self,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        last_id: int = 0,
+        newest_change: Callable[[], Awaitable[int]] | None = None,
+    ) -> None:
+        """The stream lives and dies with the process, so it starts at the change log's newest
+        sequence rather than refilling history: `last_id`, or what `newest_change` says when
+        first asked. Asked, not told at start-up: the database may be down then, and every
+        caller (the relay, the hub) retries until it answers."""
         self.max_length = max_length
         self.last_id = last_id
+        self.newest_change = newest_change
         self.entries: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=max_length)
         self._appended = asyncio.Event()
 
     async def last_sequence(self) -> int:
+        if self.newest_change is not None:
+            self.last_id = max(self.last_id, await self.newest_change())
+            self.newest_change = None
         return self.last_id
 
     async def oldest_sequence(self) -> int | None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db import outbox
+from db.availability import is_unavailable
 from db.models import utcnow
 from db.writes.unit import writer_lock
 from workers.dispatch import Dispatcher
@@ -87,10 +88,14 @@ class Relay:
         name = step.__name__
         try:
             done = await step()
-        except Exception:  # the database, the broker or the stream is unavailable: try later
+        except Exception as error:  # the database, the broker or the stream is down: try later
             failed = self.failing.get(name, 0)
             self.failing[name] = failed + 1
-            if not failed:
+            if failed:
+                return 0
+            if is_unavailable(error):  # an outage, not a bug: no traceback
+                log.warning("relay step %s failed, the database is unavailable; retrying", name)
+            else:
                 log.exception("relay step %s failed; retrying quietly", name)
             return 0
         if self.failing.pop(name, 0):

@@ -5,6 +5,7 @@ follow commit order: a reader that has seen change N has seen every change befor
 """
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,11 +15,14 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.availability import DatabaseUnavailable, WriteOutcomeUnknown, is_unavailable
 from db.models import ChangeKind, changes, outbox, utcnow, webhooks
+from db.writes.outcome import NOT_WRITTEN, OUTCOME_UNKNOWN, committed
 
 # Any constant works; it only has to be the same in every process that writes.
 COMMIT_ORDER_LOCK = 0x6761_7465  # "gate"
 WEBHOOK_TASK = "gateway.webhook_deliver"
+log = logging.getLogger(__name__)
 _sqlite_writers: WeakKeyDictionary[Any, asyncio.Lock] = WeakKeyDictionary()
 
 
@@ -155,11 +159,33 @@ async def write_transaction(
     sessions: async_sessionmaker[Any], actor: str
 ) -> AsyncIterator[WriteTransaction]:
     """Commits on a clean exit (recording the changes), rolls everything back on an exception;
-    then hands the records to the factory's after-commit hook (cache invalidation)."""
-    async with writer_lock(sessions), sessions() as session, session.begin():
+    then hands the records to the factory's after-commit hook (cache invalidation).
+
+    Never retried: a database that fails under it raises DatabaseUnavailable, saying that
+    nothing was written, or WriteOutcomeUnknown when the commit's fate cannot be learnt."""
+    async with writer_lock(sessions), sessions() as session:
         tx = WriteTransaction(session, actor)
-        yield tx
-        await tx._flush()
+        committing = False
+        try:
+            async with session.begin():
+                yield tx
+                await tx._flush()
+                committing = True
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            applied = await committed(sessions, tx.sequence) if committing else False
+            if applied is False:
+                raise DatabaseUnavailable(NOT_WRITTEN) from error
+            if applied is None:
+                # It may have committed: what it would have made stale must go all the same.
+                await _after_commit(sessions, tx.records)
+                raise WriteOutcomeUnknown(OUTCOME_UNKNOWN) from error
+            log.warning("a write's connection dropped during COMMIT; the write had committed")
+    await _after_commit(sessions, tx.records)
+
+
+async def _after_commit(sessions: async_sessionmaker[Any], records: list[ChangeRecord]) -> None:
     after_commit = sessions.kw.get("info", {}).get("after_commit")
-    if after_commit is not None and tx.records:
-        await after_commit(tx.records)
+    if after_commit is not None and records:
+        await after_commit(records)

@@ -31,6 +31,7 @@ from graph.errors import (
     OperationTooCostly,
     RateLimited,
     error_dict,
+    expected,
 )
 from graph.execution.budget import Allowance, Budgets, Throttle
 from graph.execution.documents import Prepared, is_kind
@@ -45,10 +46,22 @@ EventResult = tuple[Any, list[dict[str, Any]]]
 
 def format_execution_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
-    if isinstance(original, GatewayError) and original.code is not ErrorCode.INTERNAL_SERVER_ERROR:
-        return error_dict(str(original), original.code, error)
+    known = expected(original)
+    if known is not None:
+        if not isinstance(original, GatewayError):
+            # Database trouble, not a bug: a line each rather than a traceback per request.
+            log.warning("unavailable at %s: %s", error.path, first_line(original))
+        return error_dict(*known, error)
     log.error("unexpected error at %s", error.path, exc_info=original or error)
     return error_dict(MASKED_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR, error)
+
+
+def first_line(error: BaseException | None) -> str:
+    """For the log: the error's type and first line, and what it was raised from."""
+    lines = str(error).splitlines()
+    text = f"{type(error).__name__}: {lines[0][:200] if lines else ''}"
+    cause = error.__cause__ if error is not None else None
+    return text if cause is None else f"{text} (from {type(cause).__name__})"
 
 
 @dataclass(frozen=True, slots=True)

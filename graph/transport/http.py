@@ -17,18 +17,22 @@ from db import stats
 from graph.auth import viewer_from_header
 from graph.errors import (
     ErrorCode,
-    GatewayError,
     RateLimited,
     ResponseTooLarge,
     Unauthenticated,
     error_dict,
+    expected,
 )
 from graph.execution.documents import is_kind
-from graph.execution.executor import Refused, client_key
+from graph.execution.executor import Outcome, Refused, client_key
 from graph.state import GatewayState
 from graph.transport import media
 from graph.transport.caching import http_caching
 from graph.transport.graphiql import graphiql_response
+
+# How soon a client may send again an operation the database could not serve: a restart or
+# failover takes seconds, and the gateway reconnects by itself.
+UNAVAILABLE_HEADERS = {"Retry-After": "2"}
 
 
 class RequestError(Exception):
@@ -141,15 +145,29 @@ async def graphql_endpoint(request: Request) -> Response:
         return _respond(body, error.status, response_type, error.headers)
 
 
-def _refusal_status(error: GatewayError, strict: bool) -> int:
+def _refusal_status(code: ErrorCode, strict: bool) -> int:
     """Statuses for operations refused before (or instead of) a result."""
-    if error.code is ErrorCode.RATE_LIMITED:
+    if code is ErrorCode.RATE_LIMITED:
         return 429
-    if error.code is ErrorCode.TIMEOUT:
+    if code is ErrorCode.TIMEOUT:
         return 504
-    if error.code is ErrorCode.PERSISTED_QUERY_NOT_FOUND:
+    if code is ErrorCode.UNAVAILABLE:
+        return 503
+    if code is ErrorCode.PERSISTED_QUERY_NOT_FOUND:
         return 200  # Apollo's clients answer it by sending the text, on any status
     return 400 if strict else 200
+
+
+def nothing_resolved(outcome: Outcome) -> bool:
+    """Every root field failed, and only because the database is unavailable: the whole
+    operation failed and may be sent again (a partial result is still a 200)."""
+    codes = {error["extensions"]["code"] for error in outcome.errors}
+    if codes != {ErrorCode.UNAVAILABLE.value}:
+        return False
+    if outcome.data is None:
+        return True
+    failed = {error["path"][0] for error in outcome.errors if error.get("path")}
+    return all(value is None and key in failed for key, value in outcome.data.items())
 
 
 async def _handle(request: Request, state: GatewayState, response_type: str) -> Response:
@@ -159,9 +177,14 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
     strict = response_type == media.GRAPHQL_RESPONSE
     try:
         text = await state.persisted.resolve(params.query, params.extensions, params.document_id)
-    except GatewayError as error:
-        refused = {"errors": [error_dict(str(error), error.code)]}
-        return _respond(refused, _refusal_status(error, strict), response_type)
+    except Exception as error:  # trusted documents are looked up in the database
+        known = expected(error)
+        if known is None:
+            raise
+        message, code = known
+        headers = UNAVAILABLE_HEADERS if code is ErrorCode.UNAVAILABLE else None
+        refused = {"errors": [error_dict(message, code)]}
+        return _respond(refused, _refusal_status(code, strict), response_type, headers)
     prepared = await state.documents.prepare(text)
     operation = prepared.operation(params.operation_name)
     if request.method == "GET" and operation and not is_kind(operation, OperationType.QUERY):
@@ -202,6 +225,8 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
     if counter is not None:
         extensions["sqlStatements"] = counter.count
     status = 400 if strict and not outcome.started else 200
+    if outcome.started and nothing_resolved(outcome):
+        status = 503
     content = orjson.dumps(body)
     if len(content) > state.settings.max_response_bytes:
         limit = state.settings.max_response_bytes
@@ -221,11 +246,9 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
     )
     if caching.not_modified:
         return Response(status_code=304, headers=caching.headers)
+    headers = caching.headers | UNAVAILABLE_HEADERS if status == 503 else caching.headers
     return Response(
-        content,
-        status_code=status,
-        media_type=f"{response_type}; charset=utf-8",
-        headers=caching.headers,
+        content, status_code=status, media_type=f"{response_type}; charset=utf-8", headers=headers
     )
 
 
@@ -238,4 +261,4 @@ def _refused(refused: Refused, strict: bool, response_type: str) -> Response:
     headers = {}
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after)))
-    return _respond(body, _refusal_status(error, strict), response_type, headers)
+    return _respond(body, _refusal_status(error.code, strict), response_type, headers)

@@ -20,7 +20,14 @@ from graphql import OperationType
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from graph.auth import viewer_from_header
-from graph.errors import BadUserInput, ErrorCode, GatewayError, Unauthenticated, error_dict
+from graph.errors import (
+    BadUserInput,
+    ErrorCode,
+    GatewayError,
+    Unauthenticated,
+    error_dict,
+    expected,
+)
 from graph.execution.documents import is_kind
 from graph.execution.executor import MASKED_MESSAGE, Cost, Refused, client_key
 from graph.state import GatewayState
@@ -229,9 +236,11 @@ class Connection:
             await self._refuse(op_id, MASKED)
         except WebSocketDisconnect:
             return  # the connection's receive loop sees the disconnect and ends everything
-        except Exception:
-            log.exception("operation %s failed", op_id[:100])
-            await self._refuse(op_id, MASKED)
+        except Exception as error:
+            known = expected(error)  # the database may be unavailable (a replay, a lookup)
+            if known is None:
+                log.exception("operation %s failed", op_id[:100])
+            await self._refuse(op_id, MASKED if known is None else [error_dict(*known)])
 
     async def _run(self, op_id: str, payload: dict[str, Any], viewer: Viewer) -> None:
         query, variables, name, extensions = (
