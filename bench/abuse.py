@@ -24,9 +24,11 @@ async def _abuser(
     timings: dict[str, list[float]],
     codes: dict[str, set[str]],
 ) -> None:
+    copy = 0
     while not stop.is_set():
         for name, document in zip(names, docs, strict=True):
-            outcome = await client.send(document, None)
+            copy += 1  # a new text each time, as an attacker would send: no cache hit
+            outcome = await client.send(f"# {id(timings)}-{copy}\n{document}", None)
             timings[name].append(outcome.seconds * 1000)
             codes[name].add((outcome.error or "no error").split(":")[0])
 

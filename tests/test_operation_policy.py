@@ -3,6 +3,7 @@ a production gateway shows no GraphiQL and answers no introspection unless told 
 
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 
 from graph.settings import Settings
@@ -26,6 +27,22 @@ async def test_a_query_past_its_deadline_gets_timeout_and_the_gateway_serves_on(
     async with serving(settings) as client:
         body = (await client.post("/graphql", json={"query": workload("W3")})).json()
         assert len(body["data"]["categories"]["edges"]) == 20
+    if not settings.is_sqlite:
+        assert await active_statements(settings.database_url) == []
+
+
+async def active_statements(database_url: str) -> list[str]:
+    """Statements still running in the database, but this probe's own."""
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT query FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'active' AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await connection.close()
+    return [row["query"] for row in rows]
 
 
 async def test_a_response_over_the_size_limit_is_refused(settings: Settings) -> None:
