@@ -216,6 +216,10 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # While RUNNING, the start that holds the job (a random token) and until when, unless its
+    # heartbeat renews it; the relay re-queues a job whose lease ran out (db/leases.py).
+    lease_owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_jobs_status", "status", "id"),)
 

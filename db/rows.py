@@ -117,6 +117,8 @@ class JobRow:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    lease_owner: str | None
+    lease_expires_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -160,8 +160,10 @@ class Mutation:
 
     @strawberry.mutation(
         permission_classes=ADMIN,
-        description="Change every price in a category by a percentage or an amount, in a "
-        "background job; every changed price is recorded like any other change.",
+        description="Change every price in a category by a percentage or an amount (rounded "
+        "half up to cents, never below 0), in a background job; every changed price is recorded "
+        "like any other change, and jobs on the same prices at once add up. The job's result: "
+        "`variantsChanged` (prices that changed) and `variantsSeen`.",
     )
     async def products_bulk_price_update(
         self,

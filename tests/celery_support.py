@@ -60,11 +60,11 @@ def stop_group(process: "subprocess.Popen[bytes]", grace: float = 10) -> None:
 class Worker:
     """`gateway worker` in its own process group, so a test can kill its pool children."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 1) -> None:
         self.log = log
         self.output = log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "graph.cli", "worker", "--concurrency", "1"],
+            [sys.executable, "-m", "graph.cli", "worker", "--concurrency", str(concurrency)],
             env={**os.environ, **env},
             stdout=self.output,
             stderr=subprocess.STDOUT,
@@ -78,6 +78,12 @@ class Worker:
             ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
         ).stdout
         return [int(pid) for pid in out.split()]
+
+    def kill(self) -> None:
+        """SIGKILL to the whole group, main process and pool alike, as a lost machine would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(5)
+        self.output.close()
 
     def stop(self) -> None:
         stop_group(self.process)

@@ -91,7 +91,8 @@ def money(value: Decimal) -> str:
 
 LATEST_CHANGE = "{ changes(last: 1) { edges { cursor node { sequence } } } }"
 CHANGES_AFTER = """query($after: String) { changes(first: 100, after: $after) {
-  edges { node { sequence entityType entityId kind changedFields categoryIds actor } } } }"""
+  edges { node { sequence entityType entityId kind changedFields categoryIds actor } }
+  pageInfo { hasNextPage endCursor } } }"""
 
 
 class ChangeLog:
@@ -106,8 +107,14 @@ class ChangeLog:
         self.cursor = edges[0]["cursor"] if edges else None
 
     async def since_mark(self) -> list[dict[str, Any]]:
-        result = await self.admin.query(CHANGES_AFTER, {"after": self.cursor})
-        return [edge["node"] for edge in result.data["changes"]["edges"]]
+        found: list[dict[str, Any]] = []
+        after = self.cursor
+        while True:
+            page = (await self.admin.query(CHANGES_AFTER, {"after": after})).data["changes"]
+            found.extend(edge["node"] for edge in page["edges"])
+            if not page["pageInfo"]["hasNextPage"]:
+                return found
+            after = page["pageInfo"]["endCursor"]
 
 
 JOB = "query($id: ID!) { job(id: $id) { status progress result error attempts } }"

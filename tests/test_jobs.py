@@ -4,24 +4,21 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 import pytest_asyncio
 import redis
-from sqlalchemy import func, select
 
 from db.engine import create_engine, session_factory
-from db.models import categories, jobs, outbox, products, variants
-from db.queries.categories import in_subtree
+from db.models import jobs, outbox
 from db.writes.unit import write_transaction
 from graph import ids
 from graph.settings import Settings
 from graph.viewer import Role
+from tests.bulk_support import BULK, count, prices, start_bulk, worker_env
 from tests.celery_support import PrivateRedis, Worker, private_redis, shared_redis
 from tests.conftest import postgres_database, seeded, serving, token
 from tests.support import JOB, Api, finished
@@ -33,10 +30,8 @@ from workers.tasks.bulk_price import new_price
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 BROKER_DB, RELAY_DB = 11, 12
-BULK = """mutation($c: ID!, $p: Decimal, $a: Decimal) {
-  productsBulkPriceUpdate(categoryId: $c, percent: $p, amount: $a) {
-    job { id status } userErrors { field code message } } }"""
-WORKER_ENV = {"TASK_RETRY_BASE_SECONDS": "0.2", "BULK_BATCH_SIZE": "3"}
+# A short lease: a job whose worker was killed is re-queued within seconds.
+WORKER_ENV = {"TASK_RETRY_BASE_SECONDS": "0.2", "BULK_BATCH_SIZE": "3", "JOB_LEASE_SECONDS": "3"}
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +47,11 @@ async def jobs_settings(jobs_database: str) -> Settings:
     )
 
 
-def worker_env(settings: Settings, broker: str) -> dict[str, str]:
-    return {"DATABASE_URL": settings.database_url, "CELERY_BROKER_URL": broker, **WORKER_ENV}
-
-
 @pytest.fixture(scope="module")
 def worker(jobs_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     assert jobs_settings.celery_broker_url
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    started = Worker(worker_env(jobs_settings, jobs_settings.celery_broker_url), log)
+    started = Worker(worker_env(jobs_settings, jobs_settings.celery_broker_url, **WORKER_ENV), log)
     yield started
     started.stop()
 
@@ -74,46 +65,6 @@ async def jobs_client(jobs_settings: Settings) -> AsyncIterator[httpx.AsyncClien
 @pytest.fixture
 def boss(jobs_client: httpx.AsyncClient, jobs_settings: Settings) -> Api:
     return Api(jobs_client, token(jobs_settings, Role.ADMIN, "boss"))
-
-
-async def prices(settings: Settings, category_id: int) -> dict[int, Decimal]:
-    engine = create_engine(settings)
-    try:
-        async with engine.connect() as connection:
-            root = select(categories.c.path).where(categories.c.id == category_id)
-            subtree = select(categories.c.id).where(
-                in_subtree(categories.c.path, root.scalar_subquery())
-            )
-            scope = select(products.c.id).where(products.c.category_id.in_(subtree))
-            rows = await connection.execute(
-                select(variants.c.id, variants.c.price).where(variants.c.product_id.in_(scope))
-            )
-            return {row[0]: row[1] for row in rows}
-    finally:
-        await engine.dispose()
-
-
-async def count(settings: Settings, table: Any, *where: Any) -> int:
-    engine = create_engine(settings)
-    try:
-        async with engine.connect() as connection:
-            return int(
-                await connection.scalar(select(func.count()).select_from(table).where(*where)) or 0
-            )
-    finally:
-        await engine.dispose()
-
-
-async def start_bulk(api: Api, category: int, **args: str) -> str:
-    variables = {
-        "c": ids.encode("Category", category),
-        "p": args.get("percent"),
-        "a": args.get("amount"),
-    }
-    payload = (await api.query(BULK, variables)).data["productsBulkPriceUpdate"]
-    assert payload["userErrors"] == []
-    assert payload["job"]["status"] == "QUEUED"
-    return str(payload["job"]["id"])
 
 
 async def test_bulk_job_on_a_worker_changes_each_price_once(
@@ -235,7 +186,7 @@ async def test_broker_outage_and_hang(
             }
         )
         log = tmp_path_factory.mktemp("outage") / "worker.log"
-        outage_worker = Worker(worker_env(settings, server.url), log)
+        outage_worker = Worker(worker_env(settings, server.url, **WORKER_ENV), log)
         try:
             await _outage(settings, server, log)
         finally:

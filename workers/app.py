@@ -95,13 +95,13 @@ def _register(app: Celery, name: str, runtimes: ProcessRuntime, settings: Worker
             runtime.run(registry.execute(runtime, name, args))
         except TRANSIENT as error:
             retries = task.request.retries
+            message = f"{type(error).__name__}: {error}"
             if retries >= settings.task_max_retries:
-                runtime.run(
-                    registry.give_up(runtime, name, args, f"{type(error).__name__}: {error}")
-                )
+                runtime.run(registry.give_up(runtime, name, args, message))
                 return
-            runtime.run(registry.retrying(runtime, name, args, f"{type(error).__name__}: {error}"))
-            raise task.retry(exc=error, countdown=backoff(settings, retries)) from error
+            delay = backoff(settings, retries)
+            runtime.run(registry.retrying(runtime, name, args, message, delay))
+            raise task.retry(exc=error, countdown=delay) from error
         except Exception as error:
             log.exception("task %s failed", name)
             runtime.run(registry.give_up(runtime, name, args, f"{type(error).__name__}: {error}"))

@@ -89,9 +89,10 @@ class LocalDispatcher:
                 if attempt == self.settings.task_max_retries:
                     await registry.give_up(runtime, task, args, message)
                     return
-                await registry.retrying(runtime, task, args, message)
                 delay = self.settings.task_retry_base_seconds * 2**attempt
-                await asyncio.sleep(delay * random.uniform(0.5, 1.5))
+                delay *= random.uniform(0.5, 1.5)
+                await registry.retrying(runtime, task, args, message, delay)
+                await asyncio.sleep(delay)
             except Exception as error:
                 log.exception("task %s failed", task)
                 await registry.give_up(runtime, task, args, f"{type(error).__name__}: {error}")

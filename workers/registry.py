@@ -40,9 +40,11 @@ async def execute(runtime: Runtime, task: str, args: dict[str, Any]) -> None:
         await PLAIN[name](runtime, args)
 
 
-async def retrying(runtime: Runtime, task: str, args: dict[str, Any], error: str) -> None:
+async def retrying(
+    runtime: Runtime, task: str, args: dict[str, Any], error: str, retry_in: float
+) -> None:
     if task.removeprefix(PREFIX) in JOBS:
-        await note_error(runtime, int(args["job_id"]), error)
+        await note_error(runtime, int(args["job_id"]), error, retry_in)
 
 
 async def give_up(runtime: Runtime, task: str, args: dict[str, Any], error: str) -> None:

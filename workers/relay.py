@@ -1,4 +1,5 @@
-"""The relay: hands committed outbox rows to the dispatcher, at least once, and marks them sent.
+"""The relay: hands committed outbox rows to the dispatcher, at least once, and marks them sent;
+and sweeps jobs whose lease ran out back into the outbox.
 
 Safe to run many at once: each batch is claimed with FOR UPDATE SKIP LOCKED. While the broker
 is down, rows wait with a growing delay; a hung broker costs at most the broker timeout.
@@ -7,6 +8,7 @@ is down, rows wait with a growing delay; a hung broker costs at most the broker 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -20,6 +22,7 @@ from db.writes.unit import writer_lock
 from workers.dispatch import Dispatcher
 from workers.events import EventStream, publish_committed
 from workers.settings import WorkerSettings
+from workers.sweeper import sweep_expired_leases
 
 log = logging.getLogger(__name__)
 MAX_DELAY_SECONDS = 30.0
@@ -40,6 +43,7 @@ class Relay:
         self.wakeup = asyncio.Event()
         self.failures = 0
         self.failing: dict[str, int] = {}
+        self.next_sweep = 0.0
 
     def wake(self) -> None:
         """Called right after a local commit, so the usual delay is milliseconds, not a poll."""
@@ -82,6 +86,13 @@ class Relay:
             return 0
         return await publish_committed(self.sessions, self.events, self.settings.relay_batch_size)
 
+    async def sweep_leases(self) -> int:
+        """At most once a poll interval: every wake-up (each local commit) need not sweep."""
+        if time.monotonic() < self.next_sweep:
+            return 0
+        self.next_sweep = time.monotonic() + self.settings.relay_poll_seconds
+        return await sweep_expired_leases(self.sessions, self.settings)
+
     async def _attempt(self, step: Callable[[], Awaitable[int]]) -> int:
         """Runs one step; failing, logs the first failure in a row in full, then only once
         it works again (an outage is not a traceback a second)."""
@@ -104,8 +115,10 @@ class Relay:
 
     async def run(self) -> None:
         while True:
-            # Changes first, since subscribers wait on them; each step fails on its own (the
-            # stream's Redis may be down while the broker is not, or the other way round).
+            # The sweep first, so the jobs it queues again go out in this same round; then
+            # changes, since subscribers wait on them. Each step fails on its own (the stream's
+            # Redis may be down while the broker is not, or the other way round).
+            await self._attempt(self.sweep_leases)
             published = await self._attempt(self.publish_changes)
             sent = max(published, await self._attempt(self.pump))
             if sent == self.settings.relay_batch_size:

@@ -1,6 +1,9 @@
 """Settings the workers and the relay share with the gateway."""
 
 from pathlib import Path
+from typing import Self
+
+from pydantic import model_validator
 
 from db.cache.aside import Cache
 from db.cache.setup import build_cache
@@ -13,8 +16,15 @@ class WorkerSettings(DatabaseSettings):
     celery_broker_url: str | None = None
     # Publishing to a hung broker must not hang the relay or a request.
     broker_timeout_seconds: float = 2.0
-    # Longer than the longest task, or Redis redelivers a task that is still running.
+    # Longer than the longest task (and than the job lease), or Redis redelivers a task that is
+    # still running; a job whose worker died is re-queued by its lease, well before this.
     task_visibility_timeout_seconds: int = 3_600
+    # A RUNNING job's lease: its task renews it every JOB_HEARTBEAT_SECONDS (unset: a third of
+    # the lease, so two renewals may fail in a row); once it runs out, the relay re-queues the
+    # job, and fails it once it has been started JOB_MAX_ATTEMPTS times.
+    job_lease_seconds: float = 30.0
+    job_heartbeat_seconds: float | None = None
+    job_max_attempts: int = 5
     task_max_retries: int = 5
     # First retry after about this long, doubling each time, with +-50% jitter.
     task_retry_base_seconds: float = 2.0
@@ -37,6 +47,25 @@ class WorkerSettings(DatabaseSettings):
     # How often each gateway reads the change log for invalidations a Redis outage lost (it is
     # also woken by every change the event stream brings): the bound on a stale read's age.
     cache_follow_seconds: float = 1.0
+
+    @model_validator(mode="after")
+    def _lease_fits(self) -> Self:
+        if self.job_lease_seconds <= 0 or self.job_max_attempts < 1:
+            raise ValueError("JOB_LEASE_SECONDS and JOB_MAX_ATTEMPTS must be positive")
+        if not 0 < self.heartbeat_seconds < self.job_lease_seconds:
+            raise ValueError("JOB_HEARTBEAT_SECONDS must be shorter than JOB_LEASE_SECONDS")
+        if self.task_visibility_timeout_seconds <= self.job_lease_seconds:
+            raise ValueError(
+                "TASK_VISIBILITY_TIMEOUT_SECONDS must be longer than JOB_LEASE_SECONDS, or the "
+                "broker hands a running job to a second worker before its lease says it is lost"
+            )
+        return self
+
+    @property
+    def heartbeat_seconds(self) -> float:
+        if self.job_heartbeat_seconds is not None:
+            return self.job_heartbeat_seconds
+        return self.job_lease_seconds / 3
 
     @property
     def broker_url(self) -> str | None:

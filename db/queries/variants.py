@@ -1,7 +1,6 @@
 """Variants and images of products."""
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
@@ -81,28 +80,28 @@ def _in_category(category_id: int, include_subcategories: bool) -> Select[Any]:
     else:
         in_scope = products.c.category_id == category_id
     return (
-        select(variants.c.id, variants.c.price)
+        select(variants.c.id)
         .join_from(variants, products, variants.c.product_id == products.c.id)
         .where(in_scope)
     )
 
 
-async def variant_prices_in_category(
+async def variant_ids_in_category(
     *,
     session: AsyncSession,
     category_id: int,
     include_subcategories: bool,
     after_id: int,
     limit: int,
-) -> list[tuple[int, Decimal]]:
-    """(variant id, price) of the category's products, in id order after `after_id`."""
+) -> list[int]:
+    """Ids of the category's products' variants, in id order after `after_id`."""
     stmt = (
         _in_category(category_id, include_subcategories)
         .where(variants.c.id > after_id)
         .order_by(variants.c.id)
         .limit(limit)
     )
-    return [(row[0], row[1]) for row in await session.execute(stmt)]
+    return [row[0] for row in await session.execute(stmt)]
 
 
 async def count_variants_in_category(

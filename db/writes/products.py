@@ -1,11 +1,12 @@
 """Creating, changing and deleting products."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from db.models import (
@@ -23,6 +24,8 @@ from db.writes import common
 from db.writes.errors import UserErrorCode, WriteError
 from db.writes.unit import WriteTransaction
 from db.writes.validation import Checker
+
+ZERO = Decimal("0.00")
 
 # Database column -> the field name subscribers and the audit log see.
 FIELD_NAMES = {
@@ -171,22 +174,55 @@ async def touch_product(
     tx: WriteTransaction, product: ProductRow, fields: set[str], chain: list[int]
 ) -> None:
     """Recompute the denormalised price range and stock after its variants or images changed."""
-    summary = (
-        await tx.session.execute(
-            select(variants.c.price, variants.c.quantity).where(variants.c.product_id == product.id)
+    await touch_products(tx, [(product, chain)], fields)
+
+
+# Each product's new range and stock in one executemany.
+_SET_SUMMARY = (
+    update(products)
+    .where(products.c.id == bindparam("key"))
+    .values(
+        min_price=bindparam("lowest"),
+        max_price=bindparam("highest"),
+        in_stock=bindparam("stocked"),
+        updated_at=bindparam("at"),
+    )
+)
+
+
+async def touch_products(
+    tx: WriteTransaction, touched: Sequence[tuple[ProductRow, list[int]]], fields: set[str]
+) -> None:
+    """`touch_product` for many (product, category chain) pairs, in two statements."""
+    if not touched:
+        return
+    summary = await tx.session.execute(
+        select(
+            variants.c.product_id,
+            func.min(variants.c.price),
+            func.max(variants.c.price),
+            func.max(variants.c.quantity),
         )
-    ).all()
-    prices = [price for price, _ in summary]
-    values: dict[str, Any] = {
-        "min_price": min(prices, default=Decimal("0.00")),
-        "max_price": max(prices, default=Decimal("0.00")),
-        "in_stock": any(quantity > 0 for _, quantity in summary),
-    }
-    fields = fields | {FIELD_NAMES[k] for k, v in values.items() if getattr(product, k) != v}
-    await tx.session.execute(
-        update(products).where(products.c.id == product.id).values(**values, updated_at=utcnow())
+        .where(variants.c.product_id.in_([product.id for product, _ in touched]))
+        .group_by(variants.c.product_id)
     )
-    money = {"minPrice": str(values["min_price"]), "maxPrice": str(values["max_price"])}
-    tx.record(
-        "Product", product.id, ChangeKind.UPDATED, fields, chain, money | _status(product.status)
-    )
+    found = {key: (lowest, highest, most > 0) for key, lowest, highest, most in summary}
+    now = utcnow()
+    rows = []
+    for product, chain in touched:
+        lowest, highest, stocked = found.get(product.id, (ZERO, ZERO, False))
+        values = {"min_price": lowest, "max_price": highest, "in_stock": stocked}
+        changed = fields | {FIELD_NAMES[k] for k, v in values.items() if getattr(product, k) != v}
+        rows.append(
+            {"key": product.id, "lowest": lowest, "highest": highest, "stocked": stocked, "at": now}
+        )
+        money = {"minPrice": str(lowest), "maxPrice": str(highest)}
+        tx.record(
+            "Product",
+            product.id,
+            ChangeKind.UPDATED,
+            changed,
+            chain,
+            money | _status(product.status),
+        )
+    await tx.session.execute(_SET_SUMMARY, rows)

@@ -111,9 +111,11 @@ class WriteTransaction:
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMMIT_ORDER_LOCK}
             )
         now = utcnow()
-        for record in self.records:
-            result = await self.session.execute(
-                insert(changes).returning(changes.c.id),
+        # One statement for the lot (a bulk job's batch records hundreds), its sequence numbers
+        # handed out in the records' order.
+        result = await self.session.execute(
+            insert(changes).returning(changes.c.id, sort_by_parameter_order=True),
+            [
                 {
                     "entity_type": record.entity_type,
                     "entity_id": record.entity_id,
@@ -123,9 +125,11 @@ class WriteTransaction:
                     "actor": self.actor,
                     "occurred_at": now,
                     "values": record.values,
-                },
-            )
-            self.sequence.append(result.scalar_one())
+                }
+                for record in self.records
+            ],
+        )
+        self.sequence.extend(result.scalars())
         await self._fan_out_to_webhooks()
 
     async def _fan_out_to_webhooks(self) -> None:

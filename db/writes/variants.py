@@ -1,11 +1,12 @@
 """Variants: prices, stock and options. Every change also refreshes the product's price range."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, delete, func, insert, literal, select, update
+from sqlalchemy import BigInteger, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from db.models import ChangeKind, utcnow, variants
@@ -13,7 +14,7 @@ from db.queries.variants import variants_by_ids
 from db.rows import ProductRow, VariantRow
 from db.writes import common
 from db.writes.errors import UserErrorCode, WriteError
-from db.writes.products import touch_product
+from db.writes.products import touch_product, touch_products
 from db.writes.unit import WriteTransaction
 from db.writes.validation import MAX_QUANTITY, Checker
 
@@ -231,32 +232,52 @@ async def adjust_stock(tx: WriteTransaction, variant_id: int, delta: int) -> Var
     return await _reload(tx, variant_id)
 
 
-async def set_prices(tx: WriteTransaction, prices: dict[int, Decimal]) -> int:
-    """Set many variants' prices at once (bulk jobs); each product's range is refreshed once."""
+# A batch's new prices in one executemany.
+_SET_PRICE = (
+    update(variants).where(variants.c.id == bindparam("key")).values(price=bindparam("new_price"))
+)
+
+
+async def reprice_variants(
+    tx: WriteTransaction, variant_ids: Sequence[int], reprice: Callable[[Decimal], Decimal]
+) -> int:
+    """Bulk jobs: each new price is `reprice` of the price read under lock in this transaction,
+    so concurrent jobs compose (two +1.00 make +2.00). Each changed product's range is refreshed
+    once. Returns how many prices changed."""
+    owners = await tx.session.scalars(
+        select(variants.c.product_id).where(variants.c.id.in_(variant_ids)).distinct()
+    )
+    locked = await common.locked_products(tx, sorted(owners))
+    current = await tx.session.execute(
+        select(variants.c.id, variants.c.product_id, variants.c.price)
+        .where(variants.c.id.in_(variant_ids))
+        .order_by(variants.c.id)
+        .with_for_update()
+    )
     checker = Checker(("prices",))
-    for price in prices.values():
-        checker.price("price", price)
+    by_product: dict[int, list[tuple[int, Decimal]]] = {}
+    for variant_id, product_id, price in current:
+        new = reprice(price)
+        if new != price:
+            checker.price("price", new)
+            by_product.setdefault(product_id, []).append((variant_id, new))
     if checker.errors:
         raise WriteError(checker.errors)
-    owners = await tx.session.execute(
-        select(variants.c.id, variants.c.product_id, variants.c.price).where(
-            variants.c.id.in_(list(prices))
-        )
+    if not by_product:
+        return 0
+    await tx.session.execute(
+        _SET_PRICE.values(updated_at=utcnow()),
+        [{"key": v, "new_price": p} for changed in by_product.values() for v, p in changed],
     )
-    by_product: dict[int, list[tuple[int, Decimal]]] = {}
-    for variant_id, product_id, current in owners:
-        if current != prices[variant_id]:
-            by_product.setdefault(product_id, []).append((variant_id, prices[variant_id]))
-    now = utcnow()
-    for product_id in sorted(by_product):  # one lock order for every writer: no deadlocks
-        product = await common.locked_product(tx, product_id, "prices")
-        chain = await common.category_chain(tx, product.category_id)
-        for variant_id, price in by_product[product_id]:
-            await tx.session.execute(
-                update(variants)
-                .where(variants.c.id == variant_id)
-                .values(price=price, updated_at=now)
-            )
+    chains: dict[int, list[int]] = {}
+    touched: list[tuple[ProductRow, list[int]]] = []
+    for product in locked:
+        if product.id not in by_product:
+            continue
+        if product.category_id not in chains:
+            chains[product.category_id] = await common.category_chain(tx, product.category_id)
+        chain = chains[product.category_id]
+        for variant_id, price in by_product[product.id]:
             tx.record(
                 "ProductVariant",
                 variant_id,
@@ -265,5 +286,6 @@ async def set_prices(tx: WriteTransaction, prices: dict[int, Decimal]) -> int:
                 chain,
                 {"price": str(price)},
             )
-        await touch_product(tx, product, {"variants"}, chain)
-    return sum(len(v) for v in by_product.values())
+        touched.append((product, chain))
+    await touch_products(tx, touched, {"variants"})
+    return sum(len(changed) for changed in by_product.values())

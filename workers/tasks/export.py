@@ -116,7 +116,7 @@ async def catalog_export(runtime: Runtime, job: JobRow) -> dict[str, Any]:
     name = file_name(job)
     output = await asyncio.to_thread(CsvFile, runtime.settings.export_dir / name)
     try:
-        rows = await _write_batches(runtime, job.id, flt, output, total)
+        rows = await _write_batches(runtime, job, flt, output, total)
         size = await asyncio.to_thread(output.commit)
     except BaseException:
         await asyncio.to_thread(output.discard)
@@ -125,7 +125,7 @@ async def catalog_export(runtime: Runtime, job: JobRow) -> dict[str, Any]:
 
 
 async def _write_batches(
-    runtime: Runtime, job_id: int, flt: ProductFilter, output: CsvFile, total: int
+    runtime: Runtime, job: JobRow, flt: ProductFilter, output: CsvFile, total: int
 ) -> int:
     """Keyset batches of products; progress is committed at most once a second."""
     after, products, rows = 0, 0, 0
@@ -144,4 +144,4 @@ async def _write_batches(
         if time.monotonic() - reported >= PROGRESS_EVERY_SECONDS:
             reported = time.monotonic()
             async with write_transaction(runtime.sessions, ACTOR) as tx:
-                await jobs.progress(tx, job_id, products / total if total else 1.0, None)
+                await jobs.progress(tx, job, products / total if total else 1.0, None)
