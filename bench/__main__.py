@@ -85,6 +85,8 @@ async def measure(
         summaries: list[report.Summary] = []
         for workload in workloads:
             print(f"{workload.name} ...", file=sys.stderr)
+            sample = None if workload.choices is None else workload.choices[0]
+            fields = report.response_fields(await client.data(workload.document, sample))
             before = await cache_counts(client)
             measured = await load.run(
                 client,
@@ -97,7 +99,10 @@ async def measure(
             )
             summaries.append(
                 report.summarise(
-                    workload.name, measured, hit_ratio(before, await cache_counts(client))
+                    workload.name,
+                    measured,
+                    hit_ratio(before, await cache_counts(client)),
+                    fields,
                 )
             )
     return [header(options, backend), *report.table(summaries), *report.error_lines(summaries)]

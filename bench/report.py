@@ -21,6 +21,8 @@ class Summary:
     sql: str
     cpu_ms: float | None
     hit_ratio: float | None = None
+    # Fields in one response (every key at every level), for CPU per field.
+    fields: int | None = None
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -40,7 +42,18 @@ def sql_column(counts: list[int]) -> str:
     return shown if top == median else f"{shown} (max {top})"
 
 
-def summarise(name: str, measured: Measured, hit_ratio: float | None = None) -> Summary:
+def response_fields(value: object) -> int:
+    """Every key of every object in a response's `data`: the fields the server resolved."""
+    if isinstance(value, dict):
+        return len(value) + sum(response_fields(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(response_fields(v) for v in value)
+    return 0
+
+
+def summarise(
+    name: str, measured: Measured, hit_ratio: float | None = None, fields: int | None = None
+) -> Summary:
     outcomes = measured.outcomes
     latencies = sorted(o.seconds * 1000 for o in outcomes)
     cpu = measured.server_cpu
@@ -54,6 +67,7 @@ def summarise(name: str, measured: Measured, hit_ratio: float | None = None) -> 
         sql=sql_column([o.sql for o in outcomes if o.sql is not None]),
         cpu_ms=None if cpu is None or not outcomes else cpu * 1000 / len(outcomes),
         hit_ratio=hit_ratio,
+        fields=fields,
     )
 
 
@@ -65,6 +79,8 @@ HEADINGS = (
     "p99 ms",
     "errors",
     "srv CPU ms/req",
+    "fields",
+    "CPU us/field",
     "SQL/op",
     "cache hit %",
 )
@@ -79,7 +95,9 @@ def table(summaries: list[Summary]) -> list[str]:
             f"{s.p50_ms:.1f}",
             f"{s.p99_ms:.1f}",
             str(sum(s.errors.values())),
-            "n/a" if s.cpu_ms is None else f"{s.cpu_ms:.1f}",
+            "n/a" if s.cpu_ms is None else f"{s.cpu_ms:.2f}",
+            "n/a" if s.fields is None else str(s.fields),
+            "n/a" if s.cpu_ms is None or not s.fields else f"{s.cpu_ms * 1000 / s.fields:.1f}",
             s.sql,
             "n/a" if s.hit_ratio is None else f"{s.hit_ratio * 100:.1f}",
         )

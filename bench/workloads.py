@@ -19,6 +19,9 @@ query BenchProductSlugs($after: String) {
 CATEGORY_SLUGS = "{ categories(first: 100) { edges { node { slug level } } } }"
 PRODUCT_PAGES = 2
 LISTING_LEVELS = (0, 1)
+LEAF_LEVEL = 2
+# P3 starts past the 10 roots and 40 mid-level categories, at the leaves.
+MENU_START = "{ categories(first: 50) { pageInfo { endCursor } } }"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,11 @@ async def listing_slugs(client: GraphQLClient) -> list[str]:
     return [e["node"]["slug"] for e in edges if e["node"]["level"] in LISTING_LEVELS]
 
 
+async def leaf_slugs(client: GraphQLClient) -> list[str]:
+    edges = (await client.data(CATEGORY_SLUGS))["categories"]["edges"]
+    return [e["node"]["slug"] for e in edges if e["node"]["level"] == LEAF_LEVEL]
+
+
 async def _next_page(client: GraphQLClient, w2: str, slug: str) -> Variables | None:
     category = (await client.data(w2, {"slug": slug}))["category"]
     info = category["products"]["pageInfo"] if category else None
@@ -78,12 +86,17 @@ async def prepare(client: GraphQLClient, docs: dict[str, str], w2: str) -> list[
     prepared: list[Workload] = []
     for name, document in docs.items():
         choices: list[Variables] | None = None
-        if name == "W1":
+        if name in ("W1", "P1"):
             choices = [{"slug": slug} for slug in await product_slugs(client)]
         elif name == "W2":
             choices = [{"slug": slug} for slug in listings]
         elif name == "W4":
             choices = await next_pages(client, w2, listings)
+        elif name == "P2":
+            choices = [{"slug": slug} for slug in await leaf_slugs(client)]
+        elif name == "P3":
+            page = (await client.data(MENU_START))["categories"]["pageInfo"]
+            choices = [{"after": page["endCursor"]}]
         if choices == []:
             raise QueryFailed(f"{name}: the catalog gave no variables to send")
         prepared.append(Workload(name, document, choices))

@@ -1,8 +1,19 @@
 """Failures in a row of a loop that must never give up: the first is logged, the recovery is
 logged, and each retry waits a little longer (an outage is not a log line a second)."""
 
+import asyncio
 import logging
 from dataclasses import dataclass
+
+
+def stop_if_cancelled(error: BaseException | None = None) -> None:
+    """Re-raises a cancellation that something below swallowed or turned into another exception
+    (a database driver cancelled mid-statement may raise its own error): a loop that catches
+    Exception must still end when its task is cancelled, or whatever awaits the task waits
+    forever. Call it where such a loop catches, and at the top of each round."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from error
 
 
 @dataclass(slots=True)
@@ -14,7 +25,8 @@ class Outage:
     failures: int = 0
 
     def failed(self, error: BaseException) -> float:
-        """Seconds to wait before the next try."""
+        """Seconds to wait before the next try (ends the loop if its task was cancelled)."""
+        stop_if_cancelled(error)
         self.failures += 1
         if self.failures == 1:
             self.log.warning("%s, retrying: %r", self.what, error)

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from db import outbox
 from db.availability import is_unavailable
 from db.models import utcnow
+from db.outage import stop_if_cancelled
 from db.writes.unit import writer_lock
 from workers.dispatch import Dispatcher
 from workers.events import EventStream, publish_committed
@@ -100,6 +101,7 @@ class Relay:
         try:
             done = await step()
         except Exception as error:  # the database, the broker or the stream is down: try later
+            stop_if_cancelled(error)
             failed = self.failing.get(name, 0)
             self.failing[name] = failed + 1
             if failed:
@@ -115,6 +117,7 @@ class Relay:
 
     async def run(self) -> None:
         while True:
+            stop_if_cancelled()
             # The sweep first, so the jobs it queues again go out in this same round; then
             # changes, since subscribers wait on them. Each step fails on its own (the stream's
             # Redis may be down while the broker is not, or the other way round).

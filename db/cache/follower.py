@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache.aside import Cache
 from db.cache.invalidation import stale_keys
-from db.outage import Outage
+from db.outage import Outage, stop_if_cancelled
 from db.queries.changes import changes_after, latest_change_id
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class ChangeFollower:
     async def run(self) -> None:
         outage = Outage("cannot read the change log to follow it", log)
         while True:
+            stop_if_cancelled()
             try:
                 await self.step()
             except Exception as error:  # the database is away: try again, never give up

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Hashable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from db.outage import Outage
+from db.outage import Outage, stop_if_cancelled
 from db.rows import ChangeRow
 from graph.errors import EventsUnavailable, SubscriberTooSlow
 from graph.viewer import Viewer
@@ -217,6 +217,7 @@ class EventHub:
         """Follow the stream from its end (earlier changes are replayed per subscriber)."""
         outage = Outage("the event stream is unavailable", log)
         while True:
+            stop_if_cancelled()
             try:
                 if not self.started.is_set():
                     self.position = await self._start()
