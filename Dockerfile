@@ -1,13 +1,16 @@
-# Build a wheel with its dependencies in one stage; run it as a non-root user in a slim one.
+# Build in one stage from the hash-pinned lock file; run as a non-root user in a slim one.
 FROM python:3.11-slim AS build
 WORKDIR /src
+# Every dependency (and the build backend) at the version and hashes `make lock` wrote: a
+# changed or substituted package fails the build instead of reaching the image.
+COPY requirements.lock ./
+RUN python -m venv /venv \
+    && /venv/bin/pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY db ./db
 COPY graph ./graph
 COPY workers ./workers
-RUN python -m venv /venv \
-    && /venv/bin/pip install --no-cache-dir --upgrade pip \
-    && /venv/bin/pip install --no-cache-dir .
+RUN /venv/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 gateway \
@@ -21,7 +24,10 @@ ENV PATH=/venv/bin:$PATH \
 USER gateway
 WORKDIR /home/gateway
 EXPOSE 8000
+# Asks the port the server listens on (PORT), not a fixed one. Containers that serve no HTTP
+# (a worker, a one-shot migration) replace or disable it; see docker-compose.yml.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request, sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
-# One replica: migrate, then serve. With several, run `gateway migrate` once per release instead.
+    CMD ["python", "-c", "import os, sys, urllib.request; url = f\"http://127.0.0.1:{os.environ.get('PORT', '8000')}/healthz\"; sys.exit(urllib.request.urlopen(url, timeout=2).status != 200)"]
+# One replica: migrate, then serve. With several, run `gateway migrate` once per release instead
+# (docker-compose.yml has a one-shot service for it).
 CMD ["sh", "-c", "gateway migrate && exec gateway serve"]

@@ -58,10 +58,12 @@ def _server_settings(settings: DatabaseSettings) -> dict[str, str]:
 
 
 def create_unpooled_engine(settings: DatabaseSettings) -> AsyncEngine:
-    """For one-shot commands (migrate, seed) that should leave no idle connections behind."""
+    """For one-shot commands (migrate, seed, check) that should leave no idle connections
+    behind, and say soon when the server cannot be reached."""
     if settings.is_sqlite:
         return create_engine(settings)
-    return create_async_engine(settings.database_url, poolclass=NullPool)
+    timeout = {"timeout": settings.database_connect_timeout_seconds}
+    return create_async_engine(settings.database_url, poolclass=NullPool, connect_args=timeout)
 
 
 AfterCommit = Callable[[Sequence[Any]], Awaitable[None]]

@@ -2,7 +2,7 @@
 
 import random
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +16,15 @@ from db.models import ProductStatus, categories, images, products, variants
 DEFAULT_PRODUCTS = 20_000
 CHUNK = 5_000
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
+
+# Told (stage, rows written, rows in all) after each chunk: the stage is the table being filled,
+# then "analyse" while PostgreSQL gathers statistics. Whoever runs the seed decides what to show.
+Progress = Callable[[str, int, int], None]
+
+
+def _silent(stage: str, done: int, total: int) -> None:
+    pass
+
 
 TREE: dict[str, dict[str, str]] = {
     "Electronics": {
@@ -250,15 +259,21 @@ def _chunks(rows: Sequence[dict[str, Any]]) -> Iterator[Sequence[dict[str, Any]]
         yield rows[start : start + CHUNK]
 
 
-async def _insert(connection: AsyncConnection, catalog: Catalog) -> None:
-    for table, rows in (
+async def _insert(connection: AsyncConnection, catalog: Catalog, progress: Progress) -> int:
+    """Writes the catalog; returns how many rows."""
+    tables = (
         (categories, catalog.categories),
         (products, catalog.products),
         (variants, catalog.variants),
         (images, catalog.images),
-    ):
+    )
+    total, done = sum(len(rows) for _, rows in tables), 0
+    for table, rows in tables:
+        progress(table.name, done, total)
         for chunk in _chunks(rows):
             await connection.execute(insert(table), list(chunk))
+            done += len(chunk)
+            progress(table.name, done, total)
     if connection.dialect.name == "postgresql":
         for table in (categories, products, variants, images):
             await connection.execute(
@@ -267,16 +282,20 @@ async def _insert(connection: AsyncConnection, catalog: Catalog) -> None:
                     f"(SELECT COALESCE(MAX(id), 1) FROM {table.name}))"
                 )
             )
+    return total
 
 
-async def seed(engine: AsyncEngine, product_count: int = DEFAULT_PRODUCTS) -> bool:
+async def seed(
+    engine: AsyncEngine, product_count: int = DEFAULT_PRODUCTS, progress: Progress = _silent
+) -> bool:
     """Seed an empty catalog; returns False, changing nothing, when categories already exist."""
     async with engine.begin() as connection:
         existing = await connection.scalar(select(func.count()).select_from(categories))
         if existing:
             return False
-        await _insert(connection, build_catalog(product_count))
+        rows = await _insert(connection, build_catalog(product_count), progress)
     if engine.dialect.name == "postgresql":
+        progress("analyse", rows, rows)
         # Fresh tables have no statistics (the planner guessed 15 rows for 20,000) and no
         # visibility map (no index-only scans); autovacuum may be off or late.
         async with engine.connect() as connection:

@@ -1,9 +1,15 @@
 """Database settings shared by the gateway and the workers."""
 
+import re
+
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/gateway.db"
+SUPPORTED_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
+USAGE = "use postgresql://user@host:5432/name or sqlite:///path/to/file.db"
 
 
 def normalise_database_url(url: str) -> str:
@@ -21,6 +27,28 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def redacted(url: str) -> str:
+    """`url` fit for a message or a log: no password."""
+    return re.sub(r"(//[^/@:]*):[^/@]*@", r"\1:***@", url)
+
+
+def parse_database_url(url: str) -> URL:
+    """The URL, refused with a sentence that names the fix when it is not one the gateway runs
+    on: a typo in the scheme, another database, a port that is not a number."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError(f"DATABASE_URL {redacted(url)!r} is not a URL; {USAGE}") from None
+    except ValueError:  # the only number in a URL
+        raise ValueError(f"DATABASE_URL {redacted(url)!r}: the port is not a number") from None
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise ValueError(
+            f"DATABASE_URL: {parsed.drivername!r} is not supported "
+            f"(PostgreSQL and SQLite are); {USAGE}"
+        )
+    return parsed
+
+
 class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
@@ -35,7 +63,9 @@ class DatabaseSettings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _normalise(cls, value: str) -> str:
-        return normalise_database_url(value)
+        normalised = normalise_database_url(value)
+        parse_database_url(normalised)
+        return normalised
 
     @property
     def is_sqlite(self) -> bool:

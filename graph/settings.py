@@ -12,8 +12,10 @@ from graph.execution.executor import Policy
 from graph.execution.limits import Limits
 from workers.settings import WorkerSettings
 
-# Good enough for a laptop; `ENVIRONMENT=production` refuses to start with it.
+# Good enough for a laptop; `ENVIRONMENT=production` refuses to start with it, or with any
+# secret that still says to change it (the placeholder in .env.example does).
 DEVELOPMENT_SECRET = "development-only-secret-change-me-0123456789"
+PLACEHOLDER_MARK = "change-me"
 ANY_ORIGIN = "*"
 
 
@@ -141,8 +143,14 @@ class Settings(WorkerSettings):
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Self:
-        if self.environment == "production" and self.jwt_secret == DEVELOPMENT_SECRET:
-            raise ValueError("set JWT_SECRET: production refuses the development secret")
+        placeholder = PLACEHOLDER_MARK in self.jwt_secret.lower()
+        if self.environment == "production" and placeholder:
+            raise ValueError(
+                "set JWT_SECRET to a random secret (openssl rand -hex 32): production refuses "
+                "the development secret and placeholders"
+            )
         if len(self.jwt_secret) < 32:
-            raise ValueError("JWT_SECRET must be at least 32 characters")
+            raise ValueError(
+                "JWT_SECRET must be at least 32 characters; make one with openssl rand -hex 32"
+            )
         return self

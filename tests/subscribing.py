@@ -157,7 +157,7 @@ async def raw_client(
     """`origin` is the page a browser would name; other clients send none."""
     async with connect(
         ws_url,
-        subprotocols=list(subprotocols),  # type: ignore[arg-type]
+        subprotocols=list(subprotocols) or None,  # type: ignore[arg-type]
         origin=None if origin is None else Origin(origin),
     ) as connection:
         yield RawClient(connection)

@@ -462,6 +462,40 @@ def test_graphiql_shows_error_responses(open_page: Callable[[str], Page]) -> Non
     assert page.problems() == [], page.console()
 
 
+def _subscribed(gateway: Gateway) -> bool:
+    ready = httpx.get(f"{gateway.url}/readyz", timeout=TIMEOUT, trust_env=False).json()
+    return bool(ready["dependencies"]["subscriptions"]["subscribers"])
+
+
+def _rename(gateway: Gateway, name: str) -> None:
+    token = issue(Settings(), Role.EDITOR, "graphiql-test", timedelta(minutes=5))
+    renamed = httpx.post(
+        f"{gateway.url}/graphql",
+        json={
+            "query": "mutation($id: ID!, $name: String!) { productUpdate(id: $id, "
+            "input: {name: $name}) { userErrors { code } } }",
+            "variables": {"id": gateway.product["id"], "name": name},
+        },
+        headers={"authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
+        trust_env=False,
+    )
+    assert renamed.json()["data"]["productUpdate"]["userErrors"] == [], renamed.text
+
+
+def _event_of_renaming(page: Page, name: str) -> dict[str, Any]:
+    """Renames the gateway's product; the productChanged event GraphiQL then shows."""
+    _rename(page.gateway, name)
+
+    def event() -> str | None:
+        text = page.editor(RESULT_EDITOR)
+        return text if text and name in text else None
+
+    result = json.loads(page.poll(event, "the change event in GraphiQL's result pane"))
+    changed: dict[str, Any] = result["data"]["productChanged"]
+    return changed
+
+
 SUBSCRIPTION = """subscription Watch($id: ID!) {
   productChanged(id: $id) { kind changedFields product { name } }
 }"""
@@ -477,34 +511,42 @@ def test_graphiql_runs_a_subscription_over_a_websocket(
         "the subscription in the query editor",
     )
     page.click(".graphiql-execute-button")
-
-    def subscribed() -> bool:
-        ready = httpx.get(f"{gateway.url}/readyz", timeout=TIMEOUT, trust_env=False).json()
-        return bool(ready["dependencies"]["subscriptions"]["subscribers"])
-
-    _poll(subscribed, "GraphiQL's subscription to reach the gateway")
-    token = issue(Settings(), Role.EDITOR, "graphiql-test", timedelta(minutes=5))
-    renamed = httpx.post(
-        f"{gateway.url}/graphql",
-        json={
-            "query": 'mutation($id: ID!) { productUpdate(id: $id, input: {name: "Seen live"})'
-            " { userErrors { code } } }",
-            "variables": {"id": product},
-        },
-        headers={"authorization": f"Bearer {token}"},
-        timeout=TIMEOUT,
-        trust_env=False,
-    )
-    assert renamed.json()["data"]["productUpdate"]["userErrors"] == [], renamed.text
-
-    def event() -> str | None:
-        text = page.editor(RESULT_EDITOR)
-        return text if text and "Seen live" in text else None
-
-    result = json.loads(page.poll(event, "the change event in GraphiQL's result pane"))
-    assert result["data"]["productChanged"] == {
+    _poll(lambda: _subscribed(gateway), "GraphiQL's subscription to reach the gateway")
+    assert _event_of_renaming(page, "Seen live") == {
         "kind": "UPDATED",
         "changedFields": ["name"],
         "product": {"name": "Seen live"},
     }
+    assert page.problems() == [], page.console()
+
+
+def test_a_subscription_run_right_after_replacing_the_text_goes_over_the_websocket(
+    open_page: Callable[[str], Page], gateway: Gateway
+) -> None:
+    """GraphiQL parses the editor's text only after a pause, so a Run pressed at once hands
+    the fetcher the previous document's AST and operation name: the fetcher must go by the
+    text it sends."""
+    page = open_page(_state(workload("W1"), {"slug": gateway.product["slug"]}))
+    page.wait_for(
+        f"({EDITOR_VALUE.format(selector=QUERY_EDITOR)} || '').includes('query ProductDetail')",
+        "the query in the query editor",
+    )
+    page.poll(lambda: not _subscribed(gateway), "no subscriber left from an earlier test")
+    page.evaluate(
+        f"document.querySelector({QUERY_EDITOR!r}).CodeMirror.setValue("
+        "'subscription { productChanged { kind product { name } } }');"
+        "document.querySelector('.graphiql-execute-button').click();"
+    )
+    page.poll(lambda: _subscribed(gateway), "GraphiQL's subscription to reach the gateway")
+    assert _event_of_renaming(page, "Seen at once") == {
+        "kind": "UPDATED",
+        "product": {"name": "Seen at once"},
+    }
+    posts = [
+        request["request"]
+        for request in page.events("Network.requestWillBeSent")
+        if request["request"]["method"] == "POST"
+        and "productChanged" in request["request"].get("postData", "")
+    ]
+    assert posts == [], "the subscription was POSTed"
     assert page.problems() == [], page.console()

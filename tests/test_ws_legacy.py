@@ -27,6 +27,27 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Gate
         yield started
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def modern_only(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[GatewayServer]:
+    async with embedded_gateway(tmp_path_factory.mktemp("modern")) as started:
+        yield started
+
+
+async def test_a_legacy_client_sees_4406_when_the_protocol_is_off(
+    modern_only: GatewayServer,
+) -> None:
+    async with raw_client(modern_only.ws_url, LEGACY) as client:
+        # Browsers and Node's `ws` (which subscriptions-transport-ws runs on) fail a handshake
+        # that answers their offer with no subprotocol, as an abrupt 1006; with their own
+        # subprotocol echoed they open the socket and read the close code.
+        assert client.connection.response is not None
+        assert client.connection.response.headers["Sec-WebSocket-Protocol"] == "graphql-ws"
+        assert await client.closed_with() == (4406, "Subprotocol not acceptable")
+    async with raw_client(modern_only.ws_url, ()) as client:  # no subprotocol offered at all
+        assert client.connection.subprotocol is None
+        assert (await client.closed_with())[0] == 4406
+
+
 async def _next(client: RawClient) -> dict[str, Any]:
     while (message := await client.receive())["type"] == "ka":
         pass

@@ -327,7 +327,10 @@ async def graphql_ws_endpoint(websocket: WebSocket) -> None:
     dialect = next((d for name in offered for d in dialects if d.subprotocol == name), None)
     # Refusals accept first and then close: a close before the accept reaches the client as a
     # bare HTTP 403, which browsers hide from the page (graphql-ws sees only an abrupt 1006).
-    await websocket.accept(subprotocol=None if dialect is None else dialect.subprotocol)
+    # A refused client's own first subprotocol is echoed, because browsers and Node's `ws` fail
+    # a handshake that answers an offer with none, and would never see the 4406 that says why.
+    answer = dialect.subprotocol if dialect is not None else next(iter(offered), None)
+    await websocket.accept(subprotocol=answer)
     if not upgrade_allowed(state.settings.cors_origins, websocket.headers):
         origin = websocket.headers.get("origin", "")
         await websocket.close(4403, _reason(f"Forbidden: origin {origin} is not allowed"))

@@ -10,12 +10,20 @@ from db.pagination import Keyset, Page
 from db.rows import ChangeRow
 from graph import connections, cursors, ids
 from graph.types.demand import COUNT
+from graph.types.enums import described_enum
 from graph.types.page_info import PageInfo
 
 CHANGE_SORT_NAME = "CHANGE"
 
 
-@strawberry.enum(description="What happened to the entity.")
+@described_enum(
+    description="What happened to the entity.",
+    values={
+        "CREATED": "It was created.",
+        "UPDATED": "Some of its fields changed; `changedFields` names them.",
+        "DELETED": "It was deleted for good.",
+    },
+)
 class ChangeKind(Enum):
     CREATED = "CREATED"
     UPDATED = "UPDATED"

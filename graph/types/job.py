@@ -11,6 +11,7 @@ from db.pagination import Keyset, Page
 from db.rows import JobRow
 from graph import connections, cursors, ids
 from graph.types.demand import COUNT
+from graph.types.enums import described_enum
 from graph.types.node import Node
 from graph.types.page_info import PageInfo
 from graph.types.user_error import UserError
@@ -18,7 +19,15 @@ from graph.types.user_error import UserError
 JOB_SORT_NAME = "JOB"
 
 
-@strawberry.enum(description="Where a job is: QUEUED, RUNNING, then SUCCEEDED or FAILED.")
+@described_enum(
+    description="Where a job is: QUEUED, RUNNING, then SUCCEEDED or FAILED.",
+    values={
+        "QUEUED": "Waiting for a worker.",
+        "RUNNING": "A worker is on it; `progress` says how far it is.",
+        "SUCCEEDED": "Done; `result` holds what it produced.",
+        "FAILED": "It gave up; `error` says why.",
+    },
+)
 class JobStatus(Enum):
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"

@@ -1,5 +1,12 @@
-"""Decimal travels as a string so money stays exact; DateTime is always UTC with an offset."""
+"""Decimal travels as a string so money stays exact; DateTime is always UTC with an offset.
 
+Each names its specification with @specifiedBy, so tools and clients need not guess: DateTime is
+RFC 3339's date-time; Decimal is the numeric string of the General Decimal Arithmetic
+Specification, the one Python's `decimal` implements (its to-scientific-string is what `str()`
+prints, and its numeric-string syntax is what the parser accepts), which unlike a JSON number
+keeps every digit and trailing zero ("19.90")."""
+
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -10,6 +17,13 @@ from strawberry.types.scalar import ScalarDefinition
 
 # Far beyond any price; keeps exponents such as 1e400 from reaching arithmetic and SQL.
 DECIMAL_LIMIT = Decimal(10) ** 15
+DECIMAL_SPEC = "https://speleotrove.com/decimal/daconvs.html"
+DATETIME_SPEC = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"
+# RFC 3339's date-time (section 5.6; a space for the T, as its note allows); Python's
+# fromisoformat also takes other ISO 8601 forms ("20260131T1200Z"), which this refuses.
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
 
 
 def _parse_decimal(value: Any) -> Decimal:
@@ -39,13 +53,17 @@ def _serialize_datetime(value: datetime) -> str:
 
 def _parse_datetime(value: Any) -> datetime:
     if not isinstance(value, str):
-        raise ValueError("DateTime values are ISO 8601 strings.")
+        raise ValueError("DateTime values are RFC 3339 strings.")
+    if RFC3339.fullmatch(value) is None:
+        if RFC3339.fullmatch(value + "Z"):
+            raise ValueError("DateTime values need a time zone offset, such as Z.")
+        raise ValueError(
+            f"{value[:50]!r} is not an RFC 3339 date and time, such as 2026-01-31T12:00:00Z."
+        )
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value[:50]!r} is not an ISO 8601 date and time.") from None
-    if parsed.tzinfo is None:
-        raise ValueError("DateTime values need a time zone offset, such as Z.")
+        parsed = datetime.fromisoformat(value.upper())
+    except ValueError:  # the right shape, but no such day or time
+        raise ValueError(f"{value[:50]!r} is not an RFC 3339 date and time.") from None
     return parsed.astimezone(UTC)
 
 
@@ -53,13 +71,15 @@ SCALARS: dict[object, ScalarDefinition] = {
     Decimal: strawberry.scalar(
         name="Decimal",
         description='An exact decimal number, serialised as a string such as "19.99".',
+        specified_by_url=DECIMAL_SPEC,
         serialize=str,
         parse_value=_parse_decimal,
         parse_literal=_parse_decimal_literal,
     ),
     datetime: strawberry.scalar(
         name="DateTime",
-        description='A point in time, ISO 8601 in UTC, such as "2026-01-31T12:00:00Z".',
+        description='A point in time (RFC 3339), sent in UTC, such as "2026-01-31T12:00:00Z".',
+        specified_by_url=DATETIME_SPEC,
         serialize=_serialize_datetime,
         parse_value=_parse_datetime,
     ),

@@ -7,7 +7,8 @@
  *
  * The endpoint comes from the root element's data-endpoint attribute. Queries and mutations are
  * POSTed to it; subscriptions open a WebSocket to the same path and speak graphql-transport-ws,
- * sending the Authorization header from the Headers tab in connection_init's payload.
+ * sending the Authorization header from the Headers tab in connection_init's payload. Which one
+ * an operation is, is read from the text being sent (see operationsIn).
  *
  * Editor state lives in the address bar's fragment, "#query=...&variables=...&operationName=...":
  * the editors start from it and edits are written back (history.replaceState), so a GraphiQL URL
@@ -43,20 +44,65 @@
     }
   }
 
-  function isSubscription(graphQLParams, opts) {
-    var ast = opts && opts.documentAST;
-    if (!ast) {
-      return /^\s*subscription\b/.test(graphQLParams.query || "");
+  // The operations a document defines, in order, as {type, name}, read from the text itself:
+  // GraphiQL parses the editor only after a pause, so a Run pressed right after the text changed
+  // hands the fetcher the previous document's AST and operation name. Names and punctuators
+  // are enough to find the top-level definitions; comments and strings are skipped.
+  var OPERATION_TYPES = ["query", "mutation", "subscription"];
+  var TOKEN = /[\s,\ufeff]+|#[^\n\r]*|"""(?:\\"""|[^])*?"""|"(?:\\.|[^"\\\n\r])*"|([_A-Za-z][_0-9A-Za-z]*)|([^])/g;
+
+  function tokensIn(text) {
+    var tokens = [];
+    var match;
+    TOKEN.lastIndex = 0;
+    while ((match = TOKEN.exec(text)) !== null) {
+      if (match[1] !== undefined) {
+        tokens.push({ name: match[1] });
+      } else if (match[2] !== undefined) {
+        tokens.push({ punctuator: match[2] });
+      }
     }
-    var operations = ast.definitions.filter(function (definition) {
-      return definition.kind === "OperationDefinition";
+    return tokens;
+  }
+
+  function operationsIn(text) {
+    var operations = [];
+    var depth = 0; // inside { } or ( ): not a top-level token
+    var declared = null; // the definition whose keyword was read, until its body opens
+    var previous = null;
+    tokensIn(text).forEach(function (token) {
+      if (token.punctuator !== undefined) {
+        var c = token.punctuator;
+        if (depth === 0 && c === "{") {
+          if (declared === null) {
+            operations.push({ type: "query", name: null }); // the { ... } shorthand
+          }
+          declared = null;
+        }
+        depth += c === "{" || c === "(" ? 1 : c === "}" || c === ")" ? -1 : 0;
+      } else if (depth === 0 && declared === null) {
+        if (OPERATION_TYPES.indexOf(token.name) !== -1) {
+          declared = { type: token.name, name: null };
+          operations.push(declared);
+        } else if (token.name === "fragment") {
+          declared = { type: "fragment", name: null };
+        }
+      } else if (depth === 0 && previous === declared.type && declared.type !== "fragment") {
+        declared.name = token.name;
+      }
+      previous = token.name === undefined ? null : token.name;
     });
-    var chosen = graphQLParams.operationName
-      ? operations.filter(function (operation) {
-          return operation.name && operation.name.value === graphQLParams.operationName;
-        })[0]
-      : operations[0];
-    return !!chosen && chosen.operation === "subscription";
+    return operations;
+  }
+
+  // The operation the server will run: the named one if the text has it, else (a stale name,
+  // or none) the first, as GraphiQL itself settles once it has parsed the text.
+  function chosenOperation(graphQLParams) {
+    var operations = operationsIn(graphQLParams.query || "");
+    var named = operations.filter(function (operation) {
+      return operation.name !== null && operation.name === graphQLParams.operationName;
+    });
+    return named[0] || operations[0] || null;
   }
 
   function authorization(headers) {
@@ -150,8 +196,12 @@
     return results;
   }
 
-  function fetcher(graphQLParams, opts) {
-    if (isSubscription(graphQLParams, opts)) {
+  function fetcher(sent, opts) {
+    var operation = chosenOperation(sent);
+    var graphQLParams = Object.assign({}, sent, {
+      operationName: operation && operation.name ? operation.name : undefined,
+    });
+    if (operation && operation.type === "subscription") {
       return subscribe(graphQLParams, opts);
     }
     var headers = {
