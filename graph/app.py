@@ -29,6 +29,7 @@ from graph.execution.persisted import (
     RedisDocumentStore,
     TrustedDocuments,
 )
+from graph.execution.plan import Compiler
 from graph.schema import build_schema
 from graph.settings import Settings
 from graph.state import GatewayState
@@ -106,7 +107,12 @@ def build_execution(
 ) -> tuple[Documents, PersistedDocuments, Executor, Redis | None]:
     """Documents, persisted queries and budgets: in Redis when there is one, shared by every
     instance; otherwise in this process."""
-    schema = build_schema()._schema
+    strawberry_schema = build_schema()
+    schema = strawberry_schema._schema
+    compiler = None
+    if settings.executor == "planned":
+        converter = strawberry_schema.schema_converter
+        compiler = Compiler(schema, converter.scalar_registry, strawberry_schema.config)
     documents = Documents(
         schema,
         cache_size=settings.document_cache_size,
@@ -134,7 +140,8 @@ def build_execution(
         TrustedDocuments(lookup),
         trusted_only=settings.trusted_documents_only,
     )
-    return documents, persisted, Executor(schema, budgets, settings.policy()), client
+    executor = Executor(schema, budgets, settings.policy(), compiler)
+    return documents, persisted, executor, client
 
 
 def build_hub(

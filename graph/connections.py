@@ -22,6 +22,7 @@ from graph import cursors, ids
 from graph.context import Context
 from graph.errors import BadUserInput
 from graph.loaders.products import ProductPageArgs
+from graph.settings import Settings
 from graph.types.enums import SortDirection
 from graph.types.inputs import ProductFilter, ProductSort
 from graph.types.page_info import PageInfo
@@ -65,9 +66,12 @@ def selects(info: Info[Context, Any], name: str) -> bool:
 
 
 def page_window(
-    info: Info[Context, Any], request: PageArguments, sort_name: str, types: tuple[type, ...]
+    settings: Settings,
+    request: PageArguments,
+    sort_name: str,
+    types: tuple[type, ...],
+    with_total: bool,
 ) -> PageWindow:
-    settings = info.context.settings
     cap = settings.max_page_size
     if request.first is not None and request.last is not None:
         raise BadUserInput("Pass `first` or `last`, not both.")
@@ -82,8 +86,15 @@ def page_window(
         last=request.last,
         after=None if request.after is None else cursors.decode(request.after, sort_name, types),
         before=None if request.before is None else cursors.decode(request.before, sort_name, types),
-        with_total=selects(info, "totalCount"),
+        with_total=with_total,
     )
+
+
+def _window(
+    info: Info[Context, Any], request: PageArguments, sort_name: str, types: tuple[type, ...]
+) -> PageWindow:
+    settings = info.context.settings
+    return page_window(settings, request, sort_name, types, selects(info, "totalCount"))
 
 
 def page_info(page: Page[Any], sort_name: str) -> PageInfo:
@@ -130,6 +141,27 @@ def product_connection(page: Page[ProductRow], sort_name: str) -> ProductConnect
     )
 
 
+def category_page_args(
+    context: Context,
+    request: PageArguments,
+    given_filter: ProductFilter | None,
+    given_sort: ProductSort | None,
+    include_subcategories: bool,
+    with_total: bool,
+) -> tuple[ProductPageArgs, str]:
+    """What decides a category's page of products, and the name its cursors carry."""
+    sort, sort_name = product_sort(given_sort)
+    args = ProductPageArgs(
+        flt=product_filter(context.viewer, given_filter),
+        sort=sort,
+        window=page_window(
+            context.settings, request, sort_name, SORT_KEY_TYPES[sort.field], with_total
+        ),
+        include_subcategories=include_subcategories,
+    )
+    return args, sort_name
+
+
 async def category_products(
     info: Info[Context, Any],
     category_id: int,
@@ -138,36 +170,41 @@ async def category_products(
     given_sort: ProductSort | None,
     include_subcategories: bool,
 ) -> ProductConnection:
-    sort, sort_name = product_sort(given_sort)
-    args = ProductPageArgs(
-        flt=product_filter(info.context.viewer, given_filter),
-        sort=sort,
-        window=page_window(info, request, sort_name, SORT_KEY_TYPES[sort.field]),
-        include_subcategories=include_subcategories,
+    args, sort_name = category_page_args(
+        info.context,
+        request,
+        given_filter,
+        given_sort,
+        include_subcategories,
+        selects(info, "totalCount"),
     )
     page = await info.context.loaders.product_page(args).load(category_id)
     return product_connection(page, sort_name)
 
 
-async def products(
-    info: Info[Context, Any],
+async def product_page(
+    context: Context,
     request: PageArguments,
     given_filter: ProductFilter | None,
     given_sort: ProductSort | None,
-) -> ProductConnection:
+    with_total: bool,
+) -> tuple[Page[ProductRow], str]:
+    """A page of all products, and the name its cursors carry."""
     sort, sort_name = product_sort(given_sort)
-    flt = product_filter(info.context.viewer, given_filter)
-    window = page_window(info, request, sort_name, SORT_KEY_TYPES[sort.field])
+    flt = product_filter(context.viewer, given_filter)
+    window = page_window(
+        context.settings, request, sort_name, SORT_KEY_TYPES[sort.field], with_total
+    )
 
     async def load() -> Page[ProductRow]:
-        async with info.context.readers() as session:
+        async with context.readers() as session:
             return await product_queries.product_page(
                 session=session, flt=flt, sort=sort, window=window
             )
 
     generation = ck.listing_generation(flt.category_id)
     page = await cached_page(
-        info.context.store,
+        context.store,
         name="products",
         generation=generation,
         args=(flt, sort, window),
@@ -176,24 +213,42 @@ async def products(
         keyset=sort.keyset,
     )
     for row in page.rows:
-        info.context.loaders.product_by_id.prime_missing(row.id, row)
+        context.loaders.product_by_id.prime_missing(row.id, row)
+    return page, sort_name
+
+
+async def products(
+    info: Info[Context, Any],
+    request: PageArguments,
+    given_filter: ProductFilter | None,
+    given_sort: ProductSort | None,
+) -> ProductConnection:
+    page, sort_name = await product_page(
+        info.context, request, given_filter, given_sort, selects(info, "totalCount")
+    )
     return product_connection(page, sort_name)
 
 
-async def categories(
-    info: Info[Context, Any], request: PageArguments, parent_id: str | None, roots_only: bool
+async def category_page(
+    context: Context,
+    request: PageArguments,
+    parent_id: str | None,
+    roots_only: bool,
+    with_total: bool,
 ) -> Page[CategoryRow]:
-    window = page_window(info, request, CATEGORY_SORT_NAME, CATEGORY_KEY_TYPES)
+    window = page_window(
+        context.settings, request, CATEGORY_SORT_NAME, CATEGORY_KEY_TYPES, with_total
+    )
     parent = None if parent_id is None else ids.decode_as(parent_id, "Category")
 
     async def load() -> Page[CategoryRow]:
-        async with info.context.readers() as session:
+        async with context.readers() as session:
             return await category_queries.category_page(
                 session=session, window=window, parent_id=parent, roots_only=roots_only
             )
 
     page = await cached_page(
-        info.context.store,
+        context.store,
         name="categories",
         generation=ck.CATEGORIES_GENERATION,
         args=(window, parent, roots_only),
@@ -202,12 +257,19 @@ async def categories(
         keyset=category_queries.category_keyset,
     )
     for row in page.rows:
-        info.context.loaders.category_by_id.prime_missing(row.id, row)
+        context.loaders.category_by_id.prime_missing(row.id, row)
     return page
 
 
+async def categories(
+    info: Info[Context, Any], request: PageArguments, parent_id: str | None, roots_only: bool
+) -> Page[CategoryRow]:
+    with_total = selects(info, "totalCount")
+    return await category_page(info.context, request, parent_id, roots_only, with_total)
+
+
 async def changes(info: Info[Context, Any], request: PageArguments) -> Page[ChangeRow]:
-    window = page_window(info, request, "CHANGE", (int,))
+    window = _window(info, request, "CHANGE", (int,))
     async with info.context.readers() as session:
         return await change_queries.change_page(session=session, window=window)
 
@@ -215,12 +277,12 @@ async def changes(info: Info[Context, Any], request: PageArguments) -> Page[Chan
 async def jobs(
     info: Info[Context, Any], request: PageArguments, statuses: list[JobStatus] | None
 ) -> Page[JobRow]:
-    window = page_window(info, request, "JOB", (int,))
+    window = _window(info, request, "JOB", (int,))
     async with info.context.readers() as session:
         return await job_queries.job_page(session=session, window=window, statuses=statuses)
 
 
 async def webhooks(info: Info[Context, Any], request: PageArguments) -> Page[WebhookRow]:
-    window = page_window(info, request, "WEBHOOK", (int,))
+    window = _window(info, request, "WEBHOOK", (int,))
     async with info.context.readers() as session:
         return await webhook_queries.webhook_page(session=session, window=window)

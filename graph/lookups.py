@@ -1,10 +1,12 @@
-"""`product(id|slug)` and `category(id|slug)`: exactly one key, hidden rows become null."""
+"""`product(id|slug)` and `category(id|slug)`: exactly one key, hidden rows become null.
 
+Both executors use these: they return rows, and each wraps them its own way.
+"""
+
+from db.rows import CategoryRow, ProductRow
 from graph import ids
 from graph.context import Context
 from graph.errors import BadUserInput
-from graph.types.category import Category
-from graph.types.product import Product
 from graph.validation import check_text
 
 
@@ -13,21 +15,19 @@ def _one_key(id_: str | None, slug: str | None) -> None:
         raise BadUserInput("Pass exactly one of `id` and `slug`.")
 
 
-async def product(context: Context, id_: str | None, slug: str | None) -> Product | None:
+async def product(context: Context, id_: str | None, slug: str | None) -> ProductRow | None:
     _one_key(id_, slug)
     loaders = context.loaders
     if id_ is not None:
         row = await loaders.product_by_id.load(ids.decode_as(id_, "Product"))
     else:
         row = await loaders.product_by_slug.load(check_text("slug", slug or ""))
-    return Product.from_row(row) if row and context.viewer.can_see(row) else None
+    return row if row and context.viewer.can_see(row) else None
 
 
-async def category(context: Context, id_: str | None, slug: str | None) -> Category | None:
+async def category(context: Context, id_: str | None, slug: str | None) -> CategoryRow | None:
     _one_key(id_, slug)
     loaders = context.loaders
     if id_ is not None:
-        row = await loaders.category_by_id.load(ids.decode_as(id_, "Category"))
-    else:
-        row = await loaders.category_by_slug.load(check_text("slug", slug or ""))
-    return Category.from_optional(row)
+        return await loaders.category_by_id.load(ids.decode_as(id_, "Category"))
+    return await loaders.category_by_slug.load(check_text("slug", slug or ""))

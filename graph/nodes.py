@@ -1,59 +1,52 @@
-"""Resolves global ids to objects the viewer may see, batching through the loaders."""
+"""Resolves global ids to the rows the viewer may see, batching through the loaders; both
+executors wrap the rows their own way."""
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from db.rows import CategoryRow, ImageRow, JobRow, ProductRow, VariantRow, WebhookRow
 from graph import ids
 from graph.context import Context
 from graph.errors import BadUserInput
-from graph.types.category import Category
-from graph.types.image import ProductImage
-from graph.types.job import Job
-from graph.types.node import Node
-from graph.types.product import Product
-from graph.types.variant import ProductVariant
-from graph.types.webhook import Webhook
 from graph.viewer import Role
 
 MAX_NODES = 100
 
 
-async def _product(context: Context, key: int) -> Product | None:
+async def _product(context: Context, key: int) -> ProductRow | None:
     row = await context.loaders.product_by_id.load(key)
-    return Product.from_row(row) if row and context.viewer.can_see(row) else None
+    return row if row and context.viewer.can_see(row) else None
 
 
-async def _variant(context: Context, key: int) -> ProductVariant | None:
+async def _variant(context: Context, key: int) -> VariantRow | None:
     row = await context.loaders.variant_by_id.load(key)
     if row is None or await _product(context, row.product_id) is None:
         return None
-    return ProductVariant.from_row(row)
+    return row
 
 
-async def _image(context: Context, key: int) -> ProductImage | None:
+async def _image(context: Context, key: int) -> ImageRow | None:
     row = await context.loaders.image_by_id.load(key)
     if row is None or await _product(context, row.product_id) is None:
         return None
-    return ProductImage.from_row(row)
+    return row
 
 
-async def _category(context: Context, key: int) -> Category | None:
-    return Category.from_optional(await context.loaders.category_by_id.load(key))
+async def _category(context: Context, key: int) -> CategoryRow | None:
+    return await context.loaders.category_by_id.load(key)
 
 
-async def _job(context: Context, key: int) -> Job | None:
+async def _job(context: Context, key: int) -> JobRow | None:
     if not context.viewer.is_staff:
         return None
-    row = await context.loaders.job_by_id.load(key)
-    return None if row is None else Job.from_row(row)
+    return await context.loaders.job_by_id.load(key)
 
 
-async def _webhook(context: Context, key: int) -> Webhook | None:
+async def _webhook(context: Context, key: int) -> WebhookRow | None:
     if context.viewer.role is not Role.ADMIN:
         return None
-    row = await context.loaders.webhook_by_id.load(key)
-    return None if row is None else Webhook.from_row(row)
+    return await context.loaders.webhook_by_id.load(key)
 
 
 RESOLVERS: dict[str, Callable[[Context, int], Awaitable[Any]]] = {
@@ -64,6 +57,15 @@ RESOLVERS: dict[str, Callable[[Context, int], Awaitable[Any]]] = {
     "Job": _job,
     "Webhook": _webhook,
 }
+# Each row's GraphQL type, for the executors to tell what a node is.
+TYPE_NAMES: dict[type, str] = {
+    ProductRow: "Product",
+    VariantRow: "ProductVariant",
+    ImageRow: "ProductImage",
+    CategoryRow: "Category",
+    JobRow: "Job",
+    WebhookRow: "Webhook",
+}
 
 
 def _parse(global_id: str) -> tuple[str, int]:
@@ -73,13 +75,13 @@ def _parse(global_id: str) -> tuple[str, int]:
     return type_name, key
 
 
-async def node(context: Context, global_id: str) -> Node | None:
+async def node(context: Context, global_id: str) -> Any | None:
+    """The row behind a global id, if the viewer may see it."""
     type_name, key = _parse(global_id)
-    result: Node | None = await RESOLVERS[type_name](context, key)
-    return result
+    return await RESOLVERS[type_name](context, key)
 
 
-async def nodes(context: Context, global_ids: Sequence[str]) -> list[Node | None]:
+async def nodes(context: Context, global_ids: Sequence[str]) -> list[Any | None]:
     if len(global_ids) > MAX_NODES:
         raise BadUserInput(f"`ids` holds at most {MAX_NODES} ids; got {len(global_ids)}.")
     parsed = [_parse(global_id) for global_id in global_ids]

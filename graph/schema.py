@@ -1,7 +1,8 @@
 """The root Query type and the schema built from it."""
 
+from collections.abc import Callable
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
@@ -23,9 +24,24 @@ from graph.types.node import Node
 from graph.types.product import Product, ProductConnection
 from graph.types.scalars import SCALARS
 from graph.types.variant import ProductVariant
-from graph.types.webhook import WebhookConnection
+from graph.types.webhook import Webhook, WebhookConnection
 
 PAGE = connections.PAGE_ARGUMENT_DESCRIPTIONS
+# How the graphql-core path wraps the rows graph.nodes returns.
+NODE_TYPES: dict[str, Callable[[Any], Node]] = {
+    "Product": Product.from_row,
+    "ProductVariant": ProductVariant.from_row,
+    "ProductImage": ProductImage.from_row,
+    "Category": Category.from_row,
+    "Job": Job.from_row,
+    "Webhook": Webhook.from_row,
+}
+
+
+def as_node(row: Any | None) -> Node | None:
+    return None if row is None else NODE_TYPES[nodes.TYPE_NAMES[type(row)]](row)
+
+
 GlobalId = Annotated[strawberry.ID | None, strawberry.argument(description="A global id.")]
 Slug = Annotated[str | None, strawberry.argument(description="A unique slug.")]
 
@@ -38,7 +54,7 @@ class Query:
         info: Info[Context, None],
         id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
     ) -> Node | None:
-        return await nodes.node(info.context, id)
+        return as_node(await nodes.node(info.context, id))
 
     @strawberry.field(
         description="Objects by global id, in order, null where absent; at most 100.",
@@ -49,7 +65,7 @@ class Query:
         info: Info[Context, None],
         ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global ids.")],
     ) -> list[Node | None]:
-        return await nodes.nodes(info.context, ids)
+        return [as_node(row) for row in await nodes.nodes(info.context, ids)]
 
     @strawberry.field(
         description="One product by id or slug (exactly one); null if absent or hidden."
@@ -57,7 +73,7 @@ class Query:
     async def product(
         self, info: Info[Context, None], id: GlobalId = None, slug: Slug = None
     ) -> Product | None:
-        return await lookups.product(info.context, id, slug)
+        return Product.from_optional(await lookups.product(info.context, id, slug))
 
     @strawberry.field(
         description="A page of products; by name, then id, unless `sortBy` says.",
@@ -84,7 +100,7 @@ class Query:
     async def category(
         self, info: Info[Context, None], id: GlobalId = None, slug: Slug = None
     ) -> Category | None:
-        return await lookups.category(info.context, id, slug)
+        return Category.from_optional(await lookups.category(info.context, id, slug))
 
     @strawberry.field(
         description="A page of categories: by level, position, then name, so roots come first.",

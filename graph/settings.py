@@ -8,8 +8,8 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from graph.execution.budget import Allowance
-from graph.execution.executor import Policy
 from graph.execution.limits import Limits
+from graph.execution.policy import Policy
 from workers.settings import WorkerSettings
 
 # Good enough for a laptop; `ENVIRONMENT=production` refuses to start with it, or with any
@@ -77,6 +77,8 @@ class Settings(WorkerSettings):
     budget_anonymous_restore_per_second: int = 1_000
     budget_staff_capacity: int = 100_000
     budget_staff_restore_per_second: int = 10_000
+    # `planned` runs queries the planner covers on graph.execution.run, the rest on graphql-core.
+    executor: Literal["planned", "graphql-core"] = "planned"
     # Queries past this are cancelled with TIMEOUT; the database cancels their statements too.
     operation_timeout_seconds: float = 10.0
     # The gateway's statements: past its deadline a query is cancelled with its SQL; this stops

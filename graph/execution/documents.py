@@ -19,6 +19,7 @@ from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DirectiveNode,
     DocumentNode,
     GraphQLError,
     GraphQLSchema,
@@ -26,10 +27,13 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     TokenKind,
+    VariableNode,
+    Visitor,
     get_operation_ast,
     parse,
     specified_rules,
     validate,
+    visit,
 )
 
 from graph.errors import ErrorCode, error_dict
@@ -49,6 +53,10 @@ class Prepared:
     model: CostModel | None = None
     _plans: dict[str | None, Plan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Execution plans by (operation name, values of the @skip/@include variables); None: the
+    # operation runs on graphql-core.
+    executions: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    _conditions: tuple[str, ...] | None = None
 
     @property
     def valid(self) -> bool:
@@ -57,7 +65,14 @@ class Prepared:
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         return None if self.document is None else get_operation_ast(self.document, name)
 
-    def plan(self, name: str | None) -> Plan:
+    @property
+    def condition_variables(self) -> tuple[str, ...]:
+        """The variables any @skip or @include reads: an execution plan depends on them."""
+        if self._conditions is None:
+            self._conditions = conditions(self.document) if self.document else ()
+        return self._conditions
+
+    def cost_plan(self, name: str | None) -> Plan:
         """The cost plan of one operation, compiled on first use (valid documents only)."""
         plan = self._plans.get(name)
         if plan is not None:
@@ -69,6 +84,24 @@ class Prepared:
         with self._lock:
             self._plans[name] = plan
         return plan
+
+
+class _Conditions(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def enter_directive(self, node: DirectiveNode, *_: Any) -> None:
+        if node.name.value in ("skip", "include"):
+            for argument in node.arguments or ():
+                if isinstance(argument.value, VariableNode):
+                    self.names.append(argument.value.name.value)
+
+
+def conditions(document: DocumentNode) -> tuple[str, ...]:
+    found = _Conditions()
+    visit(document, found)
+    return tuple(dict.fromkeys(found.names))
 
 
 def is_kind(operation: OperationDefinitionNode | None, kind: OperationType) -> bool:

@@ -33,8 +33,11 @@ from graph.errors import (
     error_dict,
     expected,
 )
-from graph.execution.budget import Allowance, Budgets, Throttle
+from graph.execution.budget import Budgets, Throttle
 from graph.execution.documents import Prepared, is_kind
+from graph.execution.plan import Compiler, Plan, Unplannable
+from graph.execution.policy import Policy
+from graph.execution.run import Run
 from graph.viewer import Viewer
 
 log = logging.getLogger(__name__)
@@ -62,20 +65,6 @@ def first_line(error: BaseException | None) -> str:
     text = f"{type(error).__name__}: {lines[0][:200] if lines else ''}"
     cause = error.__cause__ if error is not None else None
     return text if cause is None else f"{text} (from {type(cause).__name__})"
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What an operation may cost and how long it may run."""
-
-    max_cost: int = 10_000
-    timeout_seconds: float = 10.0
-    # None: not budgeted.
-    anonymous: Allowance | None = None
-    staff: Allowance | None = None
-
-    def allowance(self, viewer: Viewer) -> Allowance | None:
-        return self.staff if viewer.is_staff else self.anonymous
 
 
 @dataclass(slots=True)
@@ -124,10 +113,19 @@ def client_key(viewer: Viewer, address: str | None) -> str:
 
 
 class Executor:
-    def __init__(self, schema: GraphQLSchema, budgets: Budgets, policy: Policy) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        budgets: Budgets,
+        policy: Policy,
+        compiler: Compiler | None = None,
+    ) -> None:
         self.schema = schema
         self.budgets = budgets
         self.policy = policy
+        # None: everything runs on graphql-core.
+        self.compiler = compiler
+        self.counts = {"planned": 0, "graphql-core": 0}
 
     async def run(
         self,
@@ -140,7 +138,7 @@ class Executor:
         client: str,
     ) -> Outcome:
         """Runs a query or mutation; raises Refused before running one that is too dear."""
-        plan = prepared.plan(operation_name)
+        plan = prepared.cost_plan(operation_name)
         cost = Cost(plan.estimate(variables), self.policy.max_cost)
         await self.admit(cost, viewer, client)
         document = cast(DocumentNode, prepared.document)
@@ -150,7 +148,11 @@ class Executor:
             # and reported as failed. Writes are bounded by the database's statement timeout.
             async with asyncio.timeout(self.policy.timeout_seconds if is_query else None):
                 data, errors, started = await self.execute(
-                    document, variables=variables, operation_name=operation_name, context=context
+                    document,
+                    variables=variables,
+                    operation_name=operation_name,
+                    context=context,
+                    prepared=prepared if is_query else None,
                 )
         except TimeoutError:
             await self._settle(cost, viewer, client, 0)
@@ -194,8 +196,26 @@ class Executor:
         variables: dict[str, Any] | None,
         operation_name: str | None,
         context: Any,
+        prepared: Prepared | None = None,
     ) -> tuple[Any, list[dict[str, Any]], bool]:
-        """The data, the formatted errors, and whether execution started at all."""
+        """The data, the formatted errors, and whether execution started at all: planned when
+        a query of `prepared` has a plan, else on graphql-core."""
+        if prepared is not None and self.compiler is not None:
+            built = StrawberryGraphQLCoreExecutionContext.build(
+                self.schema,
+                document,
+                context_value=context,
+                raw_variable_values=variables,
+                operation_name=operation_name,
+            )
+            if isinstance(built, list):
+                return self._formatted(ExecutionResult(None, built))
+            plan = self._plan(prepared, operation_name, built, variables)
+            if plan is not None:
+                self.counts["planned"] += 1
+                data, raised = await Run(plan, context, built, self.compiler).execute()
+                return data, [format_execution_error(e) for e in raised], True
+        self.counts["graphql-core"] += 1
         result: ExecutionResult = await await_maybe(
             execute(
                 self.schema,
@@ -207,6 +227,32 @@ class Executor:
             )
         )
         return self._formatted(result)
+
+    def _plan(
+        self,
+        prepared: Prepared,
+        operation_name: str | None,
+        built: OperationExecutor[Any],
+        variables: dict[str, Any] | None,
+    ) -> Plan | None:
+        """The cached execution plan, compiled on first use; None if it cannot be planned."""
+        given = variables or {}
+        key = (operation_name, *(given.get(n) for n in prepared.condition_variables))
+        try:
+            found: Plan | None = prepared.executions[key]
+            return found
+        except KeyError:
+            pass
+        except TypeError:  # a condition variable's value that cannot key a dict
+            return None
+        assert self.compiler is not None
+        try:
+            plan: Plan | None = self.compiler.compile(built)
+        except Unplannable as reason:
+            log.debug("not planned: %s", reason)
+            plan = None
+        prepared.executions[key] = plan
+        return plan
 
     @staticmethod
     def _formatted(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]], bool]:

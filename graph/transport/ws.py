@@ -286,7 +286,7 @@ class Connection:
             return
         # A subscription pays for one event's selection when it starts.
         try:
-            cost = Cost(prepared.plan(name).estimate(variables), executor.policy.max_cost)
+            cost = Cost(prepared.cost_plan(name).estimate(variables), executor.policy.max_cost)
             await executor.admit(cost, viewer, client)
         except Refused as refused:
             await self._refuse(op_id, [error_dict(str(refused.error), refused.error.code)])

@@ -64,6 +64,10 @@ class Product(Node):
             row=row,
         )
 
+    @classmethod
+    def from_optional(cls, row: ProductRow | None) -> "Self | None":
+        return None if row is None else cls.from_row(row)
+
     @strawberry.field(description="The category the product is listed in.")
     async def category(self, info: Info[Context, None]) -> CategoryRef:
         from graph.types.category import Category

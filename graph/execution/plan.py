@@ -1,0 +1,225 @@
+"""Execution plans: what an operation reads, compiled once per (document, operation, values of the
+variables its @skip/@include read), the way graphql-jit and Grafast do.
+
+graphql-core's own `collect_fields` merges fields by response key, applies fragments and
+@skip/@include, so a plan selects exactly what graphql-core would. Per selection set and object
+type the plan holds its steps in response order: the key, how the field is resolved (a getter or
+a batch from graph.execution.fields), how its value completes (leaf serializer, list or not,
+nullability) and the child selections per object type. An operation the plan cannot cover
+(a field without a spec, introspection, a subscription) compiles to None and runs on
+graphql-core instead.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    GraphQLAbstractType,
+    GraphQLField,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    ListValueNode,
+    ObjectValueNode,
+    OperationType,
+    ValueNode,
+    VariableNode,
+    get_argument_values,
+    get_named_type,
+)
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.executor import Executor as OperationExecutor
+from strawberry.types.arguments import convert_arguments
+
+from graph.execution.fields import FIELDS, FieldSpec
+
+
+class Unplannable(Exception):
+    """The operation reads something the planned executor does not cover."""
+
+
+@dataclass(slots=True)
+class Step:
+    parent_type: str
+    key: str
+    name: str
+    nodes: list[FieldNode]
+    definition: GraphQLField | None
+    spec: FieldSpec | None
+    # __typename: the concrete type's name, a constant.
+    typename: str | None = None
+    non_null: bool = False
+    is_list: bool = False
+    item_non_null: bool = False
+    serialize: Callable[[Any], Any] | None = None
+    # Child selections by object type name, for object fields.
+    children: dict[str, "Selection"] | None = None
+    abstract: bool = False
+    # Arguments as the resolver takes them, when no variable decides them.
+    static_arguments: dict[str, Any] | None = None
+    uses_variables: bool = False
+    # Names of the fields selected under this one (a connection wants to know totalCount).
+    selected: frozenset[str] = frozenset()
+
+
+@dataclass(slots=True)
+class Selection:
+    type_name: str
+    steps: list[Step] = field(default_factory=list)
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Plan:
+    root: Selection
+    operation: OperationType
+
+
+def _unwrap(type_: GraphQLOutputType) -> tuple[bool, bool, bool]:
+    """(non-null, list, list items non-null)."""
+    non_null = isinstance(type_, GraphQLNonNull)
+    inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
+    if not isinstance(inner, GraphQLList):
+        return non_null, False, False
+    item = inner.of_type
+    if isinstance(item, GraphQLNonNull):
+        item = item.of_type
+        if isinstance(item, GraphQLList):
+            raise Unplannable("lists of lists")
+        return non_null, True, True
+    if isinstance(item, GraphQLList):
+        raise Unplannable("lists of lists")
+    return non_null, True, False
+
+
+def _has_variable(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_has_variable(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_has_variable(item.value) for item in value.fields)
+    return False
+
+
+def _uses_variables(nodes: list[FieldNode]) -> bool:
+    return any(_has_variable(argument.value) for n in nodes for argument in n.arguments or ())
+
+
+class Compiler:
+    def __init__(self, schema: GraphQLSchema, scalar_registry: Any, config: Any) -> None:
+        self.schema = schema
+        self.scalar_registry = scalar_registry
+        self.config = config
+
+    def compile(self, built: OperationExecutor[Any]) -> Plan:
+        operation = built.operation
+        if operation.operation is not OperationType.QUERY:
+            raise Unplannable("only queries are planned")
+        root_type = self.schema.query_type
+        if root_type is None:  # pragma: no cover - every schema here has a query type
+            raise Unplannable("no query type")
+        collected = collect_fields(
+            self.schema, built.fragments, built.variable_values, root_type, operation
+        )
+        root = self._selection(built, root_type, collected.grouped_field_set)
+        return Plan(root, operation.operation)
+
+    def _selection(
+        self,
+        built: OperationExecutor[Any],
+        parent: GraphQLObjectType,
+        grouped: dict[str, FieldDetailsList],
+    ) -> Selection:
+        specs = FIELDS.get(parent.name)
+        selection = Selection(parent.name)
+        for key, details in grouped.items():
+            nodes = [d.node for d in details]
+            if any(d.defer_usage is not None for d in details):
+                raise Unplannable("@defer")
+            name = nodes[0].name.value
+            if name == "__typename":
+                step = Step(parent.name, key, name, nodes, None, None, typename=parent.name)
+                selection.steps.append(step)
+                continue
+            if specs is None or name not in specs:
+                raise Unplannable(f"{parent.name}.{name}")
+            definition = parent.fields[name]
+            selection.steps.append(self._step(built, parent, key, nodes, details, definition))
+        selection.keys = tuple(step.key for step in selection.steps)
+        return selection
+
+    def _step(
+        self,
+        built: OperationExecutor[Any],
+        parent: GraphQLObjectType,
+        key: str,
+        nodes: list[FieldNode],
+        details: FieldDetailsList,
+        definition: GraphQLField,
+    ) -> Step:
+        non_null, is_list, item_non_null = _unwrap(definition.type)
+        spec = FIELDS[parent.name][nodes[0].name.value]
+        step = Step(
+            parent.name,
+            key,
+            nodes[0].name.value,
+            nodes,
+            definition,
+            spec,
+            non_null=non_null,
+            is_list=is_list,
+            item_non_null=item_non_null,
+        )
+        named = get_named_type(definition.type)
+        if isinstance(named, GraphQLLeafType):
+            step.serialize = named.serialize
+        else:
+            step.abstract = isinstance(named, GraphQLAbstractType)
+            possible = (
+                self.schema.get_possible_types(named)  # type: ignore[arg-type]
+                if step.abstract
+                else [named]
+            )
+            step.children = {}
+            selected: set[str] = set()
+            for object_type in possible:
+                assert isinstance(object_type, GraphQLObjectType)
+                sub = collect_subfields(
+                    self.schema,
+                    built.fragments,
+                    built.variable_values,
+                    built.operation,
+                    object_type,
+                    details,
+                )
+                child = self._selection(built, object_type, sub.grouped_field_set)
+                step.children[object_type.name] = child
+                selected |= {s.name for s in child.steps}
+            step.selected = frozenset(selected)
+        if definition.args:
+            step.uses_variables = _uses_variables(nodes)
+            if not step.uses_variables:
+                step.static_arguments = self.arguments(step, built)
+        return step
+
+    def arguments(self, step: Step, built: OperationExecutor[Any]) -> dict[str, Any]:
+        """The step's arguments as its Strawberry resolver would receive them."""
+        assert step.definition is not None
+        raw = get_argument_values(step.definition, step.nodes[0], built.variable_values)
+        strawberry_field = (step.definition.extensions or {})["strawberry-definition"]
+        return convert_arguments(
+            raw,
+            strawberry_field.arguments,
+            scalar_registry=self.scalar_registry,
+            config=self.config,
+        )

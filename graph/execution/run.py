@@ -1,0 +1,228 @@
+"""Runs a plan breadth-first: a whole level of the response at a time.
+
+Each level is a few groups, one per selection, each holding every object the level has for that
+selection. Getter fields are copied parent by parent with no coroutine; batch fields are called
+once per group with every parent (one `load_many` per relation per level) and the level's
+batches run concurrently, so the loaders batch as they do under graphql-core. Objects are
+written straight into the response's dicts, created with their keys in selection order.
+
+Errors follow the spec: every field error raised is reported with the field's path and
+location, the field is null, and a null in a non-null position makes the nearest nullable
+ancestor null (the `Slot` chain records where each object sits and whether that place may be
+null). graphql-core stops completing a list once one of its items has made it null, so it may
+report fewer of the errors raised below that null; this executor completes the level anyway
+and reports them all, as the spec asks.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from graphql import GraphQLError, located_error
+from graphql.execution.executor import Executor as OperationExecutor
+
+from graph.execution.fields import type_of
+from graph.execution.plan import Compiler, Plan, Selection, Step
+
+
+class Slot:
+    """Where an object (or a list) of the response sits, and whether that place may be null."""
+
+    __slots__ = ("container", "index", "nullable", "parent")
+
+    def __init__(self, container: Any, index: Any, nullable: bool, parent: "Slot | None") -> None:
+        self.container = container
+        self.index = index
+        self.nullable = nullable
+        self.parent = parent
+
+    def path(self) -> list[str | int]:
+        segments: list[str | int] = []
+        slot: Slot | None = self
+        while slot is not None and slot.parent is not None:
+            segments.append(slot.index)
+            slot = slot.parent
+        segments.reverse()
+        return segments
+
+
+class Group:
+    __slots__ = ("outs", "selection", "slots", "values")
+
+    def __init__(self, selection: Selection) -> None:
+        self.selection = selection
+        self.values: list[Any] = []
+        self.outs: list[dict[str, Any]] = []
+        self.slots: list[Slot] = []
+
+
+class Run:
+    def __init__(
+        self, plan: Plan, context: Any, built: OperationExecutor[Any], compiler: Compiler
+    ) -> None:
+        self.plan = plan
+        self.context = context
+        self.built = built
+        self.compiler = compiler
+        self.errors: list[GraphQLError] = []
+        self.holder: dict[str, Any] = {"data": None}
+
+    async def execute(self) -> tuple[Any, list[GraphQLError]]:
+        root = self.plan.root
+        data = dict.fromkeys(root.keys)
+        self.holder["data"] = data
+        first = Group(root)
+        first.values.append(None)
+        first.outs.append(data)
+        first.slots.append(Slot(self.holder, "data", True, None))
+        level = [first]
+        while level:
+            level = await self._level(level)
+        return self.holder["data"], self.errors
+
+    async def _level(self, level: list[Group]) -> list[Group]:
+        following: dict[int, Group] = {}
+        batches: list[tuple[Step, Group]] = []
+        for group in level:
+            for step in group.selection.steps:
+                spec = step.spec
+                if spec is None:
+                    for out in group.outs:
+                        out[step.key] = step.typename
+                elif spec.get is not None:
+                    self._copy(step, spec.get, group, following)
+                else:
+                    batches.append((step, group))
+        if batches:
+            results = await asyncio.gather(
+                *(self._batch(step, group) for step, group in batches), return_exceptions=True
+            )
+            for (step, group), result in zip(batches, results, strict=True):
+                if isinstance(result, BaseException):
+                    if not isinstance(result, Exception):
+                        raise result
+                    for out, slot in zip(group.outs, group.slots, strict=True):
+                        self._fail(step, out, slot, result)
+                    continue
+                for value, out, slot in zip(result, group.outs, group.slots, strict=True):
+                    if isinstance(value, Exception):
+                        self._fail(step, out, slot, value)
+                    else:
+                        self._complete(step, value, out, slot, following)
+        return list(following.values())
+
+    def _copy(self, step: Step, get: Any, group: Group, following: dict[int, Group]) -> None:
+        for value, out, slot in zip(group.values, group.outs, group.slots, strict=True):
+            try:
+                result = get(value)
+            except Exception as error:
+                self._fail(step, out, slot, error)
+                continue
+            self._complete(step, result, out, slot, following)
+
+    async def _batch(self, step: Step, group: Group) -> list[Any]:
+        arguments = step.static_arguments
+        if arguments is None:
+            arguments = self.compiler.arguments(step, self.built) if step.uses_variables else {}
+        assert step.spec is not None
+        assert step.spec.batch is not None
+        return await step.spec.batch(self.context, group.values, arguments, step.selected)
+
+    def _complete(
+        self, step: Step, value: Any, out: dict[str, Any], slot: Slot, following: dict[int, Group]
+    ) -> None:
+        key = step.key
+        if value is None:
+            out[key] = None
+            if step.non_null:
+                self._null(step, slot, [*slot.path(), key])
+            return
+        serialize = step.serialize
+        if serialize is not None:
+            try:
+                if step.is_list:
+                    out[key] = self._leaves(step, value, out, slot)
+                else:
+                    out[key] = serialize(value)
+            except Exception as error:
+                self._fail(step, out, slot, error)
+            return
+        if not step.is_list:
+            self._object(step, value, out, key, Slot(out, key, not step.non_null, slot), following)
+            return
+        items: list[Any] = [None] * len(value)
+        out[key] = items
+        list_slot = Slot(out, key, not step.non_null, slot)
+        item_nullable = not step.item_non_null
+        for index, item in enumerate(value):
+            if item is None:
+                if not item_nullable:
+                    self._null(step, list_slot, [*list_slot.path(), index])
+                continue
+            item_slot = Slot(items, index, item_nullable, list_slot)
+            self._object(step, item, items, index, item_slot, following)
+
+    def _leaves(
+        self, step: Step, value: Sequence[Any], out: dict[str, Any], slot: Slot
+    ) -> list[Any]:
+        serialize = step.serialize
+        assert serialize is not None
+        return [None if item is None else serialize(item) for item in value]
+
+    def _object(
+        self,
+        step: Step,
+        value: Any,
+        container: Any,
+        index: Any,
+        slot: Slot,
+        following: dict[int, Group],
+    ) -> None:
+        children = step.children
+        assert children is not None
+        if step.abstract:
+            name = type_of(value)
+            selection = children.get(name) if name is not None else None
+            if selection is None:
+                container[index] = None
+                self._raise_at(step, slot, TypeError(f"no object type for {type(value).__name__}"))
+                return
+        else:
+            selection = next(iter(children.values()))
+        child = dict.fromkeys(selection.keys)
+        container[index] = child
+        group = following.get(id(selection))
+        if group is None:
+            group = following[id(selection)] = Group(selection)
+        group.values.append(value)
+        group.outs.append(child)
+        group.slots.append(slot)
+
+    # Errors
+
+    def _fail(self, step: Step, out: dict[str, Any], slot: Slot, error: Exception) -> None:
+        out[step.key] = None
+        self._record(step, [*slot.path(), step.key], error)
+        if step.non_null:
+            self._bubble(slot)
+
+    def _raise_at(self, step: Step, slot: Slot, error: Exception) -> None:
+        """An error at `slot` itself (an object that could not be completed)."""
+        self._record(step, slot.path(), error)
+        if not slot.nullable:
+            self._bubble(slot.parent)
+
+    def _null(self, step: Step, slot: Slot, path: list[str | int]) -> None:
+        name = f"{step.parent_type}.{step.name}"
+        self._record(step, path, TypeError(f"Cannot return null for non-nullable field {name}."))
+        self._bubble(slot)
+
+    def _record(self, step: Step, path: list[str | int], error: Exception) -> None:
+        self.errors.append(located_error(error, step.nodes, path))
+
+    def _bubble(self, slot: Slot | None) -> None:
+        """Makes the nearest nullable place at or above `slot` null."""
+        while slot is not None and not slot.nullable:
+            slot = slot.parent
+        if slot is not None:
+            slot.container[slot.index] = None
