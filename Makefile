@@ -43,9 +43,10 @@ schema-release: schema
 	cp schema.graphql schema.baseline.graphql
 
 # The image's dependencies, pinned with hashes for Python 3.11 on any platform, resolved from
-# PyPI (hatchling too: the image builds the wheel without fetching anything unpinned).
+# PyPI (hatchling too: the image builds the wheel without fetching anything unpinned), with the
+# otel extra, so that OTEL_EXPORTER_OTLP_ENDPOINT turns traces on in the image as well.
 lock: install
-	printf 'hatchling>=1.25\n' | $(BIN)/uv pip compile pyproject.toml - --universal \
+	printf 'hatchling>=1.25\n' | $(BIN)/uv pip compile pyproject.toml - --extra otel --universal \
 		--python-version 3.11 --generate-hashes --custom-compile-command "make lock" \
 		--quiet --output-file requirements.lock
 

@@ -4,11 +4,12 @@ Every status change goes through a WriteTransaction, so job updates are change r
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import leases
@@ -53,6 +54,27 @@ async def job_page(
         found, window=window, to_item=to_row, to_keyset=lambda row: Keyset((row.id,))
     )
     return pages.get(SINGLE_PARENT, Page())
+
+
+@dataclass(frozen=True, slots=True)
+class JobTally:
+    kind: str
+    status: JobStatus
+    jobs: int
+    # Runs beyond each job's first: redeliveries and retries after transient failures.
+    retries: int
+
+
+async def job_tallies(*, session: AsyncSession) -> list[JobTally]:
+    """Jobs by kind and status, in one grouped statement."""
+    retries = case((jobs.c.attempts > 1, jobs.c.attempts - 1), else_=0)
+    stmt = select(
+        jobs.c.kind, jobs.c.status, func.count(), func.coalesce(func.sum(retries), 0)
+    ).group_by(jobs.c.kind, jobs.c.status)
+    return [
+        JobTally(kind, JobStatus(status), int(count), int(retried))
+        for kind, status, count, retried in await session.execute(stmt)
+    ]
 
 
 async def create_job(tx: WriteTransaction, kind: str, args: dict[str, Any]) -> JobRow:

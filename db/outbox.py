@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import outbox
@@ -41,3 +41,9 @@ async def defer(
             .where(outbox.c.id == row.id)
             .values(available_at=until, attempts=row.attempts + 1, last_error=error[:2000])
         )
+
+
+async def pending_count(*, session: AsyncSession) -> int:
+    """Rows not handed to the broker yet, whether due now or deferred after a failure."""
+    stmt = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+    return int((await session.execute(stmt)).scalar_one())

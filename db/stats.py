@@ -1,6 +1,7 @@
-"""Counts the SQL statements each request sends, so tests and the benchmark can pin them."""
+"""Counts the SQL statements each request sends: for its log line and metrics, and so tests and
+the benchmark can pin them."""
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,14 @@ class StatementCounter:
 _current: ContextVar[StatementCounter | None] = ContextVar("sql_statements", default=None)
 
 
-def start_counting() -> StatementCounter:
-    """Begin a fresh count for the current task and every task it spawns."""
+def start_counting() -> tuple[StatementCounter, Token[StatementCounter | None]]:
+    """Begin a fresh count for the current task and every task it spawns; the token ends it."""
     counter = StatementCounter()
-    _current.set(counter)
-    return counter
+    return counter, _current.set(counter)
+
+
+def stop_counting(token: Token[StatementCounter | None]) -> None:
+    _current.reset(token)
 
 
 def install(engine: Engine) -> None:

@@ -5,13 +5,14 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache.aside import Cache
+from db.cache.backend import RedisBackend
 from db.cache.follower import ChangeFollower
 from db.cache.setup import invalidator, quick_redis
 from db.documents import trusted_document
@@ -30,6 +31,7 @@ from graph.execution.persisted import (
     TrustedDocuments,
 )
 from graph.execution.plan import Compiler
+from graph.observability.telemetry import build_telemetry
 from graph.schema import build_schema
 from graph.settings import Settings
 from graph.state import GatewayState
@@ -39,6 +41,8 @@ from graph.transport.exports import download_export
 from graph.transport.graphiql import mount_static
 from graph.transport.health import healthz, readyz
 from graph.transport.http import graphql_endpoint
+from graph.transport.metrics import metrics
+from graph.transport.observe import Observe
 from graph.transport.ws import graphql_ws_endpoint
 from graph.viewer import Viewer
 from workers.app import create_celery
@@ -46,6 +50,9 @@ from workers.dispatch import CeleryDispatcher, Dispatcher, LocalDispatcher
 from workers.events import EventStream, MemoryEventStream, RedisEventStream
 from workers.relay import Relay
 from workers.webhook_targets import Resolve, system_resolve
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 READ_BLOCK_SECONDS = 1.0
 log = logging.getLogger(__name__)
@@ -74,6 +81,11 @@ def build_dispatcher(settings: Settings, cache: Cache | None, resolve: Resolve) 
     if settings.broker_url:
         return CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
     return LocalDispatcher(settings, cache, resolve=resolve)
+
+
+def cache_client(cache: Cache | None) -> Redis | None:
+    backend = cache.backend if cache is not None else None
+    return backend.client if isinstance(backend, RedisBackend) else None
 
 
 def newest_change_reader(sessions: async_sessionmaker[Any]) -> Callable[[], Awaitable[int]]:
@@ -156,8 +168,13 @@ def build_hub(
     return EventHub(events, make_loaders, settings.subscription_queue_size, newest)
 
 
-def create_app(settings: Settings | None = None, resolve: Resolve = system_resolve) -> FastAPI:
-    """`resolve`: how webhook URLs' host names are looked up, here and in-process deliveries."""
+def create_app(
+    settings: Settings | None = None,
+    resolve: Resolve = system_resolve,
+    span_exporter: "SpanExporter | None" = None,
+) -> FastAPI:
+    """`resolve`: how webhook URLs' host names are looked up, here and in-process deliveries.
+    `span_exporter`: where traces go instead of OTEL_EXPORTER_OTLP_ENDPOINT (tests)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -178,6 +195,17 @@ def create_app(settings: Settings | None = None, resolve: Resolve = system_resol
             dispatcher.on_commit = wake_relay
         hub = build_hub(settings, events, reads)
         documents, persisted, executor, execution_client = build_execution(settings, reads)
+        redis_clients = [events_client, execution_client, cache_client(cache)]
+        telemetry = build_telemetry(
+            settings,
+            engine=engine,
+            reads=reads,
+            cache=cache,
+            hub=hub,
+            events=events,
+            redis_clients=[client for client in redis_clients if client is not None],
+            span_exporter=span_exporter,
+        )
         app.state.gateway = GatewayState(
             settings=settings,
             engine=engine,
@@ -187,6 +215,7 @@ def create_app(settings: Settings | None = None, resolve: Resolve = system_resol
             persisted=persisted,
             executor=executor,
             relay=relay,
+            telemetry=telemetry,
             cache=cache,
             events=hub,
             resolve=resolve,
@@ -207,6 +236,7 @@ def create_app(settings: Settings | None = None, resolve: Resolve = system_resol
         finally:
             await stop_tasks(tasks)
             dispatcher.close()
+            telemetry.close()
             if cache is not None:
                 await cache.close()
             documents.close()
@@ -226,7 +256,10 @@ def create_app(settings: Settings | None = None, resolve: Resolve = system_resol
     app.router.add_websocket_route("/graphql", graphql_ws_endpoint)
     app.add_route("/healthz", healthz, methods=["GET"])
     app.add_route("/readyz", readyz, methods=["GET"])
+    app.add_route("/metrics", metrics, methods=["GET"])
     app.add_route("/exports/{name}", download_export, methods=["GET"])
     mount_static(app)
     add_cors(app, settings.cors_origins)
+    # Last, so outermost: CORS preflights get a request id and a log line too.
+    app.add_middleware(Observe)
     return app

@@ -17,6 +17,7 @@ from db.migrate import revisions, upgrade
 from db.problems import database_problem
 from db.seed import DEFAULT_PRODUCTS, seed
 from graph.auth import GRANTABLE, issue, parse_ttl
+from graph.observability.logs import configure_logging, wants_json
 from graph.preflight import (
     Finding,
     Problem,
@@ -44,8 +45,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         raise Problem("--workers > 1 needs REDIS_URL: the processes share its cache and stream")
     # Found here, a problem is one line; found in the lifespan, uvicorn prints a traceback.
     _database_for("serve", asyncio.run(database_finding(settings, need_head=False)))
+    configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
-        "graph.main:app",
+        "graph.main:serve",
+        factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=workers,
@@ -53,8 +56,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         http="httptools",
         ws_max_size=settings.max_body_bytes,
         ws_per_message_deflate=settings.ws_per_message_deflate,
+        # Ours (graph.transport.observe) replaces uvicorn's access log; its other records go
+        # through our formatter, since uvicorn is told to configure no logging of its own.
         access_log=False,
-        log_level="info",
+        log_config=None,
+        log_level=settings.log_level.lower(),
     )
 
 
@@ -78,16 +84,29 @@ async def _need_broker(command: str, settings: Settings) -> None:
     _database_for(command, await database_finding(settings, need_head=False))
 
 
-def _worker(settings: Settings, concurrency: int, loglevel: str) -> None:
+def _worker(settings: Settings, concurrency: int, loglevel: str | None) -> None:
+    from celery.signals import setup_logging
+
     from workers.app import create_celery
 
     asyncio.run(_need_broker("worker", settings))
+    level = (loglevel or settings.log_level).upper()
+    configure_logging(level, settings.log_format)
+
+    def keep_ours(**_: object) -> None:
+        """Connected, it stops Celery from setting up logging its own way; the pool's
+        processes are forked later and keep ours."""
+
+    setup_logging.connect(keep_ours, weak=False)
     app = create_celery(settings)
+    # The banner is printed, not logged: it would be the one line that is not JSON.
+    quiet = ["--quiet"] if wants_json(settings.log_format, sys.stdout) else []
     app.worker_main(
         [
+            *quiet,
             "worker",
             f"--concurrency={concurrency}",
-            f"--loglevel={loglevel}",
+            f"--loglevel={level}",
             "--pool=prefork",
             "--without-gossip",
             "--without-mingle",
@@ -103,6 +122,7 @@ async def _relay(settings: Settings) -> None:
     from workers.relay import Relay
 
     await _need_broker("relay", settings)
+    configure_logging(settings.log_level, settings.log_format)
     engine = create_engine(settings)
     dispatcher = CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
     sessions = session_factory(engine)
@@ -205,10 +225,9 @@ def parser() -> argparse.ArgumentParser:
     )
     worker.add_argument(
         "--loglevel",
-        default="INFO",
         type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="Celery's log level (default INFO)",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+        help="log level (default: LOG_LEVEL, INFO)",
     )
     commands.add_parser("relay", help="hand outbox rows to the broker (serve runs one too)")
     commands.add_parser("migrate", help="apply database migrations")

@@ -105,6 +105,13 @@ class Settings(WorkerSettings):
     # Browser pages on these origins may call the API (CORS) and open WebSockets; "*" is any.
     # Empty: no CORS headers, and WebSockets are not checked for their Origin.
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # /metrics tells this many operation names apart; later ones count as "other".
+    metrics_operation_names: int = 200
+    # How long /metrics reuses what it read from the database and the stream (lag, jobs).
+    metrics_refresh_seconds: float = 5.0
+    # OpenTelemetry traces, with the `otel` extra installed: the collector's OTLP/HTTP base URL.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "product-gateway"
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from graph.context import Context
 from graph.execution.documents import Documents
 from graph.execution.executor import Executor
 from graph.execution.persisted import PersistedDocuments
+from graph.observability.telemetry import Telemetry
 from graph.settings import Settings
 from graph.subscriptions.hub import EventHub
 from graph.viewer import Viewer
@@ -26,6 +27,7 @@ class GatewayState:
     persisted: PersistedDocuments
     executor: Executor
     relay: Relay
+    telemetry: Telemetry
     cache: Cache | None = None
     events: EventHub | None = None
     # Sessions for reads only (see db.engine.read_sessions).

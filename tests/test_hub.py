@@ -64,6 +64,7 @@ async def test_a_subscriber_that_never_reads_is_closed_while_others_get_every_ev
         "queued": 0,
         "delivered": 10_000 + 100,
         "overflows": 1,
+        "dropped": 100 + 1,  # its full queue, and the event that did not fit
         "executions": 0,
         "sharedResults": 0,
     }

@@ -1,16 +1,21 @@
 """Settings the workers and the relay share with the gateway."""
 
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from db.cache.aside import Cache
 from db.cache.setup import build_cache
 from db.settings import DatabaseSettings
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
 
 class WorkerSettings(DatabaseSettings):
+    # Every process's log lines: JSON unless stdout is a terminal (`auto`), or as told.
+    log_level: LogLevel = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
     redis_url: str | None = None
     # Where tasks go; defaults to REDIS_URL. Neither set: jobs run inside the gateway process.
     celery_broker_url: str | None = None
@@ -66,6 +71,16 @@ class WorkerSettings(DatabaseSettings):
         if self.job_heartbeat_seconds is not None:
             return self.job_heartbeat_seconds
         return self.job_lease_seconds / 3
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @property
     def broker_url(self) -> str | None:

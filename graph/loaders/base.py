@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache import codec
 from db.cache.aside import Cache
+from graph.observability.tracing import traced_batches
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -27,6 +28,9 @@ class SessionLoader(DataLoader[K, V]):
         self.sessions = sessions
         # Not `cache`: DataLoader uses that name for its per-request memo switch.
         self.store = store
+        tracing = traced_batches()
+        if tracing is not None:
+            self.batch_load_fn = tracing.traced(type(self).__name__, self.batch_load_fn)
 
     def load(self, key: K) -> "asyncio.Future[V]":
         """DataLoader's future for `key`, shielded: a caller that is cancelled (graphql-core

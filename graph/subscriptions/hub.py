@@ -141,6 +141,9 @@ class EventHub:
         self.subscribers: dict[tuple[str, Watch], set[Subscriber]] = {}
         self.delivered = 0
         self.overflows = 0
+        # Events lost with the subscribers that overflowed: the one that did not fit, and
+        # those still queued for them.
+        self.dropped = 0
         self.counts: dict[str, int] = {"executions": 0, "sharedResults": 0}
         self.started = asyncio.Event()
         # Told when the stream brings changes, and when a read of it fails (what else goes to
@@ -180,6 +183,7 @@ class EventHub:
             "queued": sum(s.queue.qsize() for s in subscribers),
             "delivered": self.delivered,
             "overflows": self.overflows,
+            "dropped": self.dropped,
             **self.counts,
         }
 
@@ -194,6 +198,7 @@ class EventHub:
                     self.delivered += 1
                     continue
                 self.overflows += 1
+                self.dropped += 1 + subscriber.queue.qsize()
                 self.unsubscribe(subscriber)
                 subscriber.overflow()
         self.position = max(self.position, rows[-1].id)

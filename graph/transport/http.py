@@ -13,7 +13,6 @@ from graphql import OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
-from db import stats
 from graph.auth import viewer_from_header
 from graph.errors import (
     ErrorCode,
@@ -25,10 +24,12 @@ from graph.errors import (
 )
 from graph.execution.documents import is_kind
 from graph.execution.executor import Outcome, Refused, client_key
+from graph.observability.exchange import Exchange
 from graph.state import GatewayState
 from graph.transport import media
 from graph.transport.caching import http_caching
 from graph.transport.graphiql import graphiql_response
+from graph.transport.observe import exchange_of
 
 # How soon a client may send again an operation the database could not serve: a restart or
 # failover takes seconds, and the gateway reconnects by itself.
@@ -138,9 +139,11 @@ async def graphql_endpoint(request: Request) -> Response:
     response_type = media.choose(accept)
     if response_type is None:
         return Response("Accept application/graphql-response+json or application/json.", 406)
+    exchange = exchange_of(request.scope)
     try:
-        return await _handle(request, state, response_type)
+        return await _handle(request, state, response_type, exchange)
     except RequestError as error:
+        exchange.refused(ErrorCode.BAD_USER_INPUT)
         body = {"errors": [error_dict(str(error), ErrorCode.BAD_USER_INPUT)]}
         return _respond(body, error.status, response_type, error.headers)
 
@@ -170,7 +173,9 @@ def nothing_resolved(outcome: Outcome) -> bool:
     return all(value is None and key in failed for key, value in outcome.data.items())
 
 
-async def _handle(request: Request, state: GatewayState, response_type: str) -> Response:
+async def _handle(
+    request: Request, state: GatewayState, response_type: str, exchange: Exchange
+) -> Response:
     if request.method not in ("GET", "POST"):
         raise RequestError(405, "Use GET or POST.", {"Allow": "GET, POST"})
     params = _checked(await _params(request, state.settings.max_body_bytes))
@@ -182,11 +187,13 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
         if known is None:
             raise
         message, code = known
+        exchange.refused(code)
         headers = UNAVAILABLE_HEADERS if code is ErrorCode.UNAVAILABLE else None
         refused = {"errors": [error_dict(message, code)]}
         return _respond(refused, _refusal_status(code, strict), response_type, headers)
     prepared = await state.documents.prepare(text)
     operation = prepared.operation(params.operation_name)
+    exchange.identify(operation)
     if request.method == "GET" and operation and not is_kind(operation, OperationType.QUERY):
         raise RequestError(405, "Only queries may be sent with GET; use POST.", {"Allow": "POST"})
     if prepared.valid and is_kind(operation, OperationType.SUBSCRIPTION):
@@ -194,15 +201,16 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
             400, "Subscriptions need a WebSocket: graphql-transport-ws on this same path."
         )
     if not prepared.valid:
+        exchange.refused(prepared.errors[0]["extensions"]["code"])
         return _respond({"errors": prepared.errors}, 400 if strict else 200, response_type)
     authorization = request.headers.get("authorization")
     try:
         viewer = viewer_from_header(state.settings, authorization)
     except Unauthenticated as error:
+        exchange.refused(ErrorCode.UNAUTHENTICATED)
         refused = {"errors": [error_dict(str(error), ErrorCode.UNAUTHENTICATED)]}
         challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         return _respond(refused, 401, response_type, challenge)
-    counter = stats.start_counting() if state.settings.expose_sql_count else None
     address = request.client.host if request.client else None
     try:
         outcome = await state.executor.run(
@@ -214,7 +222,14 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
             client=client_key(viewer, address),
         )
     except Refused as refused_:
+        exchange.refused(refused_.error.code)
+        exchange.cost_requested = refused_.cost.requested
         return _refused(refused_, strict, response_type)
+    exchange.cost_requested, exchange.cost_actual = outcome.cost.requested, outcome.cost.actual
+    if outcome.started:
+        exchange.answered(bool(outcome.errors))
+    else:
+        exchange.refused(ErrorCode.BAD_USER_INPUT)
     body: dict[str, Any] = {}
     if outcome.errors:
         body["errors"] = outcome.errors
@@ -222,8 +237,8 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
         body["data"] = outcome.data
     extensions: dict[str, Any] = {"cost": outcome.cost.as_dict()}
     body["extensions"] = extensions
-    if counter is not None:
-        extensions["sqlStatements"] = counter.count
+    if state.settings.expose_sql_count:
+        extensions["sqlStatements"] = exchange.sql.count
     status = 400 if strict and not outcome.started else 200
     if outcome.started and nothing_resolved(outcome):
         status = 503
@@ -234,6 +249,7 @@ async def _handle(request: Request, state: GatewayState, response_type: str) -> 
             f"The response is {len(content)} bytes; the limit is {limit}. Ask for less."
         )
         errors = [error_dict(str(too_large), too_large.code)]
+        exchange.refused(too_large.code)
         return _respond(
             {"errors": errors, "extensions": extensions}, 400 if strict else 200, response_type
         )

@@ -1,0 +1,88 @@
+"""Logging for `gateway serve`, `worker` and `relay`, configured when they start (never at import):
+every record, ours, uvicorn's, Celery's, SQLAlchemy's and warnings, goes through one structlog
+formatter: a JSON object per line unless stdout is a terminal, where lines are for people. The
+request id and anything else bound with structlog.contextvars is on every line of its request.
+"""
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, Literal, TextIO
+
+import orjson
+import structlog
+from structlog.typing import FilteringBoundLogger, Processor
+
+Format = Literal["auto", "json", "console"]
+# uvicorn passes its ANSI-coloured copy of each message along as an extra.
+NOISE = ("color_message",)
+
+
+def _dumps(value: Any, default: Any = None, **_: Any) -> str:
+    return orjson.dumps(value, default=default).decode()
+
+
+def _drop_noise(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in NOISE:
+        event.pop(key, None)
+    return event
+
+
+def wants_json(log_format: Format, stream: TextIO) -> bool:
+    if log_format == "auto":
+        return not stream.isatty()
+    return log_format == "json"
+
+
+def configure_logging(level: str, log_format: Format, stream: TextIO | None = None) -> None:
+    """Replaces the root logger's handlers with one that writes to `stream` (stdout)."""
+    stream = stream or sys.stdout
+    as_json = wants_json(log_format, stream)
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    rendered: list[Processor] = (
+        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(_dumps)]
+        if as_json
+        else [structlog.dev.ConsoleRenderer(colors=stream.isatty())]
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            *shared,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),
+            _drop_noise,
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendered],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.captureWarnings(True)
+    # structlog's own loggers (the access log's) render and write themselves, the same way:
+    # through the standard library's machinery a line costs about three times as much.
+    structlog.configure(
+        processors=[*shared, *rendered],
+        logger_factory=structlog.WriteLoggerFactory(stream),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        cache_logger_on_first_use=True,
+    )
+
+
+def line_logger(name: str, level: int) -> FilteringBoundLogger | None:
+    """A structlog logger named `name`, for lines that carry their request's values themselves
+    (the access log's): configured like any other, less merge_contextvars, which copies the
+    whole context for every line. None where configure_logging did not run (an app in a test)
+    or lets no `level` line through: callers then skip even building the line."""
+    if not structlog.is_configured():
+        return None
+    configured = structlog.get_config()["processors"]
+    processors = [p for p in configured if p is not structlog.contextvars.merge_contextvars]
+    logger: FilteringBoundLogger = structlog.wrap_logger(None, processors=processors).bind(
+        logger=name
+    )
+    return logger if logger.is_enabled_for(level) else None
