@@ -3,7 +3,7 @@
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ from db.cache.backend import RedisBackend
 from db.cache.follower import ChangeFollower
 from db.cache.setup import invalidator, quick_redis
 from db.documents import trusted_document
-from db.engine import create_engine, read_sessions, session_factory
+from db.engine import AfterCommit, create_engine, read_sessions, session_factory
 from db.queries.changes import latest_change_id
 from graph.context import Loaders
 from graph.execution.budget import Budgets, MemoryBudgets, RedisBudgets
@@ -31,6 +31,7 @@ from graph.execution.persisted import (
     TrustedDocuments,
 )
 from graph.execution.plan import Compiler
+from graph.execution.responses import ResponseCache
 from graph.observability.telemetry import build_telemetry
 from graph.schema import build_schema
 from graph.settings import Settings
@@ -63,6 +64,33 @@ def tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 50)
+
+
+def build_responses(settings: Settings, cache: Cache | None) -> ResponseCache | None:
+    """Whole responses in this process; with processes that share Redis, only when the shared
+    cache's generations can check each hit."""
+    if not settings.response_cache_enabled or settings.executor != "planned":
+        return None
+    if not settings.redis_url:
+        return ResponseCache(settings.response_cache_entries)
+    if cache is None:
+        return None
+    return ResponseCache(settings.response_cache_entries, shared=cache)
+
+
+def after_commit(cache: Cache | None, responses: ResponseCache | None) -> AfterCommit | None:
+    """What a commit in this process invalidates before its writer answers: the cache, and the
+    responses kept here (other processes drop theirs from the event stream)."""
+    invalidate = invalidator(cache)
+    if responses is None:
+        return invalidate
+
+    async def both(records: Sequence[Any]) -> None:
+        responses.purge_changes(records)
+        if invalidate is not None:
+            await invalidate(records)
+
+    return both
 
 
 async def stop_tasks(tasks: list["asyncio.Task[None]"], seconds: float = 5.0) -> None:
@@ -181,7 +209,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings)
         cache = settings.build_cache()
-        sessions = session_factory(engine, invalidator(cache))
+        responses = build_responses(settings, cache)
+        sessions = session_factory(engine, after_commit(cache, responses))
         reads = read_sessions(engine)
         dispatcher = build_dispatcher(settings, cache, resolve)
         events, events_client = build_event_stream(settings, sessions)
@@ -194,6 +223,8 @@ def create_app(
 
             dispatcher.on_commit = wake_relay
         hub = build_hub(settings, events, reads)
+        if responses is not None:
+            hub.on_rows.append(responses.purge_changes)
         documents, persisted, executor, execution_client = build_execution(settings, reads)
         redis_clients = [events_client, execution_client, cache_client(cache)]
         telemetry = build_telemetry(
@@ -218,6 +249,7 @@ def create_app(
             telemetry=telemetry,
             cache=cache,
             events=hub,
+            responses=responses,
             resolve=resolve,
         )
         tasks = [

@@ -79,6 +79,9 @@ class Settings(WorkerSettings):
     budget_staff_restore_per_second: int = 10_000
     # `planned` runs queries the planner covers on graph.execution.run, the rest on graphql-core.
     executor: Literal["planned", "graphql-core"] = "planned"
+    # Whole responses of planned queries kept in each process, dropped by the writes they saw.
+    response_cache_enabled: bool = True
+    response_cache_entries: int = 10_000
     # Queries past this are cancelled with TIMEOUT; the database cancels their statements too.
     operation_timeout_seconds: float = 10.0
     # The gateway's statements: past its deadline a query is cancelled with its SQL; this stops

@@ -10,6 +10,7 @@ from graph.context import Context
 from graph.execution.documents import Documents
 from graph.execution.executor import Executor
 from graph.execution.persisted import PersistedDocuments
+from graph.execution.responses import ResponseCache
 from graph.observability.telemetry import Telemetry
 from graph.settings import Settings
 from graph.subscriptions.hub import EventHub
@@ -32,6 +33,8 @@ class GatewayState:
     events: EventHub | None = None
     # Sessions for reads only (see db.engine.read_sessions).
     reads: async_sessionmaker[Any] | None = None
+    # Whole responses of planned queries, in this process; None when turned off.
+    responses: ResponseCache | None = None
     resolve: Resolve = system_resolve
 
     def context(self, viewer: Viewer, *, socket: bool = False) -> Context:

@@ -179,14 +179,14 @@ async def both(
         return None
     results: list[Result] = []
     for executor in (planned, core):
-        data, errors, started = await executor.execute(
+        executed = await executor.execute(
             prepared.document,
             variables=variables,
             operation_name=None,
             context=state.context(viewer),
             prepared=prepared,
         )
-        results.append((data if started else None, errors))
+        results.append((executed.data if executed.started else None, executed.errors))
     return results[0], results[1]
 
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
-from db.cache import keys
+from db.cache import keys, tags
 from db.cache.backend import CacheBackend, Entry
 
 K = TypeVar("K", bound=Hashable)
@@ -116,6 +116,7 @@ class Cache:
         generation_keys = [generation(k) for k in wanted]
         raw = await self.backend.mget(cache_keys + generation_keys)
         generations = raw[len(wanted) :]
+        tags.stamp(generation_keys, generations)
         found: dict[K, V] = {}
         missing: list[int] = []
         stats = self.backend.stats
@@ -154,7 +155,18 @@ class Cache:
     async def generations(self, generation_keys: Sequence[str]) -> list[bytes | None]:
         if self.suspect:  # the pages they would key are not read
             return [None] * len(generation_keys)
-        return await self.backend.mget(generation_keys)
+        values = await self.backend.mget(generation_keys)
+        tags.stamp(generation_keys, values)
+        return values
+
+    async def current(self, generation_keys: Sequence[str]) -> list[bytes | None] | None:
+        """The generations now, for checking a stamp; None when the cache cannot say."""
+        if self.suspect or not generation_keys:
+            return None if self.suspect else []
+        stats = self.backend.stats
+        before = (stats.errors, stats.skipped)
+        values = await self.backend.mget(generation_keys)
+        return None if (stats.errors, stats.skipped) != before else values
 
     async def invalidate(self, delete: Sequence[str], bump: Sequence[str]) -> None:
         await self.backend.invalidate(delete, bump)

@@ -5,7 +5,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from db.cache import codec
+from db.cache import codec, tags
 from db.cache import keys as ck
 from db.cache.aside import Cache
 from db.pagination import Keyset, Page
@@ -45,6 +45,7 @@ async def cached_page(
     keyset: Callable[[T], Keyset],
 ) -> Page[T]:
     """One page that is not per parent (the top-level lists), read through the cache."""
+    tags.record((generation,))
     if store is None:
         return await load()
     [current] = await store.generations([generation])

@@ -88,12 +88,22 @@ class Cost:
 
 
 @dataclass(slots=True)
-class Outcome:
+class Executed:
     data: Any
     errors: list[dict[str, Any]]
     # False when refused before execution (variables that do not coerce, no such operation).
     started: bool
+    # Run by the planned executor (whose fields all tag what they read).
+    planned: bool = False
+
+
+@dataclass(slots=True)
+class Outcome:
+    data: Any
+    errors: list[dict[str, Any]]
+    started: bool
     cost: Cost
+    planned: bool = False
 
 
 class Refused(Exception):
@@ -147,7 +157,7 @@ class Executor:
             # Only reads are cut short: a mutation cancelled after its commit would be applied
             # and reported as failed. Writes are bounded by the database's statement timeout.
             async with asyncio.timeout(self.policy.timeout_seconds if is_query else None):
-                data, errors, started = await self.execute(
+                executed = await self.execute(
                     document,
                     variables=variables,
                     operation_name=operation_name,
@@ -160,8 +170,15 @@ class Executor:
             raise Refused(
                 OperationTimedOut(f"The operation ran past its {seconds:g} s deadline."), cost
             ) from None
-        await self._settle(cost, viewer, client, plan.actual(data) if started else 0)
-        return Outcome(data, errors, started, cost)
+        actual = plan.actual(executed.data) if executed.started else 0
+        await self._settle(cost, viewer, client, actual)
+        return Outcome(executed.data, executed.errors, executed.started, cost, executed.planned)
+
+    async def replay(self, cost: Cost, viewer: Viewer, client: str) -> None:
+        """Charges a response served from the cache: its estimate, then back what it did not
+        spend, as if it had run."""
+        await self.admit(cost, viewer, client)
+        await self._settle(cost, viewer, client, cost.actual or 0)
 
     async def admit(self, cost: Cost, viewer: Viewer, client: str) -> None:
         """Refuses an estimate over the limit, or over what the client's budget holds now."""
@@ -197,9 +214,8 @@ class Executor:
         operation_name: str | None,
         context: Any,
         prepared: Prepared | None = None,
-    ) -> tuple[Any, list[dict[str, Any]], bool]:
-        """The data, the formatted errors, and whether execution started at all: planned when
-        a query of `prepared` has a plan, else on graphql-core."""
+    ) -> Executed:
+        """Planned when a query of `prepared` has a plan, else on graphql-core."""
         if prepared is not None and self.compiler is not None:
             built = StrawberryGraphQLCoreExecutionContext.build(
                 self.schema,
@@ -214,7 +230,7 @@ class Executor:
             if plan is not None:
                 self.counts["planned"] += 1
                 data, raised = await Run(plan, context, built, self.compiler).execute()
-                return data, [format_execution_error(e) for e in raised], True
+                return Executed(data, [format_execution_error(e) for e in raised], True, True)
         self.counts["graphql-core"] += 1
         result: ExecutionResult = await await_maybe(
             execute(
@@ -255,14 +271,14 @@ class Executor:
         return plan
 
     @staticmethod
-    def _formatted(result: ExecutionResult) -> tuple[Any, list[dict[str, Any]], bool]:
+    def _formatted(result: ExecutionResult) -> Executed:
         raised = result.errors or []
         started = result.data is not None or any(e.path is not None for e in raised)
         if not started:
             # Refused before execution: variables that do not coerce, or no such operation.
             code = ErrorCode.BAD_USER_INPUT
-            return None, [error_dict(e.message, code, e) for e in raised], False
-        return result.data, [format_execution_error(e) for e in raised], True
+            return Executed(None, [error_dict(e.message, code, e) for e in raised], False)
+        return Executed(result.data, [format_execution_error(e) for e in raised], True)
 
     async def subscribe(
         self,
@@ -286,10 +302,10 @@ class Executor:
             operation_name=operation_name,
         )
         if isinstance(built, list):
-            return self._formatted(ExecutionResult(None, built))[1]
+            return self._formatted(ExecutionResult(None, built)).errors
         source = await await_maybe(create_source_event_stream(built))
         if isinstance(source, ExecutionResult):
-            return self._formatted(source)[1]
+            return self._formatted(source).errors
         return self._results(built, cast(AsyncIterable[Any], source), share_key)
 
     async def _results(

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from db.cache import codec
+from db.cache import codec, tags
 from db.cache.aside import Cache
 from graph.observability.tracing import traced_batches
 
@@ -23,6 +23,10 @@ async def known_only(known: dict[CK, CV], keys: list[CK]) -> dict[CK, CV]:
 
 
 class SessionLoader(DataLoader[K, V]):
+    # Whether every batch records the generations it read (through `cached`); a loader that
+    # does not makes any response it serves uncacheable.
+    tagged = True
+
     def __init__(self, sessions: async_sessionmaker[Any], store: Cache | None = None) -> None:
         super().__init__()
         self.sessions = sessions
@@ -36,6 +40,8 @@ class SessionLoader(DataLoader[K, V]):
         """DataLoader's future for `key`, shielded: a caller that is cancelled (graphql-core
         cancels a failed field's siblings; a subscriber leaves) must not cancel the value that
         every other caller of this loader shares. A future cancelled anyway is loaded anew."""
+        if not self.tagged:
+            tags.forbid()
         future = super().load(key)
         if future.cancelled():
             self.clear(key)
@@ -58,6 +64,7 @@ class SessionLoader(DataLoader[K, V]):
         encode: Callable[[CV], bytes] = codec.encode,
     ) -> dict[CK, CV]:
         """The batch through the cache when there is one: one MGET, misses from one `load`."""
+        tags.record(generation(k) for k in keys)
         if self.store is None:
             return await load(list(keys))
         return await self.store.many(

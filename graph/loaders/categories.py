@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from db.cache import codec
+from db.cache import codec, tags
 from db.cache import keys as ck
 from db.cache.aside import Cache, no_generation
 from db.queries.categories import categories_with_ancestors, children_by_parent_ids
@@ -112,6 +112,9 @@ class CategoryBySlugLoader(SessionLoader[str, CategoryRow | None]):
         stale = [slug for slug in keys if slug in ids and slug not in found]
         if stale:
             found.update({row.slug: row for row in await self._rows(stale)})
+        if len(found) < len(set(keys)):
+            # A slug no category has yet: any new or renamed category may take it.
+            tags.record((ck.CATEGORIES_GENERATION,))
         return [found.get(key) for key in keys]
 
     async def _rows(self, slugs: list[str]) -> list[CategoryRow]:

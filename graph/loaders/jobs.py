@@ -8,6 +8,8 @@ from graph.loaders.base import SessionLoader
 
 
 class JobByIdLoader(SessionLoader[int, JobRow | None]):
+    tagged = False
+
     async def batch_load_fn(self, keys: Sequence[int]) -> list[JobRow | None]:
         async with self.sessions() as session:
             found = {row.id: row for row in await jobs_by_ids(session=session, ids=keys)}

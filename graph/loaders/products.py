@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from db.cache import codec
+from db.cache import codec, tags
 from db.cache import keys as ck
 from db.cache.aside import Cache, no_generation
 from db.cache.pages import encode_page, page_decoder
@@ -86,6 +86,9 @@ class ProductBySlugLoader(SessionLoader[str, ProductRow | None]):
         stale = [slug for slug in keys if slug in ids and slug not in found]
         if stale:
             found.update({row.slug: row for row in await self._rows(stale)})
+        if len(found) < len(set(keys)):
+            # A slug no product has yet: any new or renamed product may take it.
+            tags.record((ck.listing_generation(None),))
         return [found.get(key) for key in keys]
 
     async def _rows(self, slugs: list[str]) -> list[ProductRow]:

@@ -73,6 +73,8 @@ class ImagesByProductIdLoader(SessionLoader[int, list[ImageRow]]):
 
 
 class ImageByIdLoader(SessionLoader[int, ImageRow | None]):
+    tagged = False
+
     async def batch_load_fn(self, keys: Sequence[int]) -> list[ImageRow | None]:
         async with self.sessions() as session:
             found = {row.id: row for row in await images_by_ids(session=session, ids=keys)}

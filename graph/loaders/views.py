@@ -7,6 +7,8 @@ from graph.loaders.base import SessionLoader
 
 
 class ViewCountByProductIdLoader(SessionLoader[int, int]):
+    tagged = False
+
     async def batch_load_fn(self, keys: Sequence[int]) -> list[int]:
         async with self.sessions() as session:
             found = await view_counts_by_product_ids(session=session, product_ids=keys)

@@ -11,6 +11,8 @@ DELIVERIES_PER_WEBHOOK = 100
 
 
 class WebhookByIdLoader(SessionLoader[int, WebhookRow | None]):
+    tagged = False
+
     async def batch_load_fn(self, keys: Sequence[int]) -> list[WebhookRow | None]:
         async with self.sessions() as session:
             found = {row.id: row for row in await webhooks_by_ids(session=session, ids=keys)}
@@ -19,6 +21,8 @@ class WebhookByIdLoader(SessionLoader[int, WebhookRow | None]):
 
 class DeliveriesByWebhookIdLoader(SessionLoader[int, list[WebhookDeliveryRow]]):
     """The newest DELIVERIES_PER_WEBHOOK attempts (the API's cap); `deliveries(first:)` slices."""
+
+    tagged = False
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[list[WebhookDeliveryRow]]:
         async with self.sessions() as session:

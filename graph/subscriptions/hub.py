@@ -149,6 +149,9 @@ class EventHub:
         # Told when the stream brings changes, and when a read of it fails (what else goes to
         # Redis may have failed unseen meanwhile): the cache's change-log follower listens.
         self.on_changes: list[Callable[[], None]] = []
+        # Given the change rows themselves, before subscribers see them: cached responses are
+        # dropped first, so a subscriber that reads on an event reads the change.
+        self.on_rows: list[Callable[[list[ChangeRow]], None]] = []
         self.on_failure: list[Callable[[], None]] = []
 
     def batch(self) -> Batch:
@@ -229,12 +232,14 @@ class EventHub:
                     self.started.set()
                 rows = await self.stream.read(self.position, READ_COUNT, block_seconds)
             except Exception as error:
-                for listener in self.on_failure:
-                    listener()
+                for distrust in self.on_failure:
+                    distrust()
                 await asyncio.sleep(outage.failed(error))
                 continue
             outage.succeeded()
             if rows:
+                for purge in self.on_rows:
+                    purge(rows)
                 self.dispatch(rows)
-                for listener in self.on_changes:
-                    listener()
+                for wake in self.on_changes:
+                    wake()

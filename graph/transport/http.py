@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from graphql import OperationType
+from graphql import OperationDefinitionNode, OperationType
 from starlette.requests import Request
 from starlette.responses import Response
 
+from db.cache import tags
 from graph.auth import viewer_from_header
 from graph.errors import (
     ErrorCode,
@@ -23,13 +24,15 @@ from graph.errors import (
     expected,
 )
 from graph.execution.documents import is_kind
-from graph.execution.executor import Outcome, Refused, client_key
+from graph.execution.executor import Cost, Outcome, Refused, client_key
+from graph.execution.responses import CachedResponse
 from graph.observability.exchange import Exchange
 from graph.state import GatewayState
 from graph.transport import media
 from graph.transport.caching import http_caching
 from graph.transport.graphiql import graphiql_response
 from graph.transport.observe import exchange_of
+from graph.viewer import Viewer
 
 # How soon a client may send again an operation the database could not serve: a restart or
 # failover takes seconds, and the gateway reconnects by itself.
@@ -211,16 +214,38 @@ async def _handle(
         refused = {"errors": [error_dict(str(error), ErrorCode.UNAUTHENTICATED)]}
         challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         return _respond(refused, 401, response_type, challenge)
-    address = request.client.host if request.client else None
-    try:
-        outcome = await state.executor.run(
-            prepared,
-            variables=params.variables,
-            operation_name=params.operation_name,
-            context=state.context(viewer),
-            viewer=viewer,
-            client=client_key(viewer, address),
+    client = client_key(viewer, request.client.host if request.client else None)
+    key = response_key(state, text, params, viewer, operation)
+    hit = None if key is None or state.responses is None else state.responses.get(key)
+    if hit is not None and key is not None and state.responses is not None:
+        hit = hit if await state.responses.fresh(key, hit) else None
+    if hit is not None:
+        cost = Cost(hit.requested, state.executor.policy.max_cost, hit.actual)
+        try:
+            await state.executor.replay(cost, viewer, client)
+        except Refused as refused_:
+            exchange.refused(refused_.error.code)
+            exchange.cost_requested = refused_.cost.requested
+            return _refused(refused_, strict, response_type)
+        exchange.cost_requested, exchange.cost_actual = cost.requested, cost.actual
+        exchange.answered(False)
+        extensions: dict[str, Any] = {"cost": cost.as_dict()}
+        if state.settings.expose_sql_count:
+            extensions["sqlStatements"] = exchange.sql.count
+        return _answer(
+            request, state, response_type, exchange, authorization, hit.data, [], extensions
         )
+    started = 0 if state.responses is None else state.responses.sequence()
+    try:
+        with tags.collecting() as read:
+            outcome = await state.executor.run(
+                prepared,
+                variables=params.variables,
+                operation_name=params.operation_name,
+                context=state.context(viewer),
+                viewer=viewer,
+                client=client,
+            )
     except Refused as refused_:
         exchange.refused(refused_.error.code)
         exchange.cost_requested = refused_.cost.requested
@@ -230,34 +255,106 @@ async def _handle(
         exchange.answered(bool(outcome.errors))
     else:
         exchange.refused(ErrorCode.BAD_USER_INPUT)
-    body: dict[str, Any] = {}
-    if outcome.errors:
-        body["errors"] = outcome.errors
-    if outcome.started:
-        body["data"] = outcome.data
-    extensions: dict[str, Any] = {"cost": outcome.cost.as_dict()}
-    body["extensions"] = extensions
+    extensions = {"cost": outcome.cost.as_dict()}
     if state.settings.expose_sql_count:
         extensions["sqlStatements"] = exchange.sql.count
+    data = orjson.dumps(outcome.data) if outcome.started else None
+    if key is not None and data is not None:
+        keep(state, key, outcome, read, data, started)
     status = 400 if strict and not outcome.started else 200
     if outcome.started and nothing_resolved(outcome):
         status = 503
-    content = orjson.dumps(body)
+    return _answer(
+        request,
+        state,
+        response_type,
+        exchange,
+        authorization,
+        data,
+        outcome.errors,
+        extensions,
+        status,
+    )
+
+
+def response_key(
+    state: GatewayState,
+    text: str,
+    params: Params,
+    viewer: Viewer,
+    operation: OperationDefinitionNode | None,
+) -> tuple[Any, ...] | None:
+    """What identifies a query's response: the text, the operation, the variables and whose
+    eyes see it (public, or a staff role); None for what is never cached."""
+    if state.responses is None or not is_kind(operation, OperationType.QUERY):
+        return None
+    try:
+        variables = orjson.dumps(params.variables, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # nested deeper than orjson writes
+        return None
+    scope = viewer.role.value if viewer.is_staff else "public"
+    return (text, params.operation_name, variables, scope)
+
+
+def keep(
+    state: GatewayState,
+    key: tuple[Any, ...],
+    outcome: Outcome,
+    read: tags.Tags,
+    data: bytes,
+    started: int,
+) -> None:
+    """Keeps a planned query's clean response, if everything it read is tagged (and, with
+    processes sharing Redis, stamped with the generations it was read at)."""
+    responses = state.responses
+    if responses is None or not outcome.planned or outcome.errors or read.forbidden:
+        return
+    if responses.shared is not None and not read.stamped:
+        return
+    cost = outcome.cost
+    stamps = tuple(read.stamps.items())
+    entry = CachedResponse(data, cost.requested, cost.actual or 0, frozenset(read.keys), stamps)
+    responses.put(key, entry, started)
+
+
+def _encoded(data: bytes | None, errors: list[dict[str, Any]], extensions: dict[str, Any]) -> bytes:
+    """The response body around `data` already encoded (a cached response's bytes as they
+    are)."""
+    parts = [b'"errors":' + orjson.dumps(errors)] if errors else []
+    if data is not None:
+        parts.append(b'"data":' + data)
+    parts.append(b'"extensions":' + orjson.dumps(extensions))
+    return b"{" + b",".join(parts) + b"}"
+
+
+def _answer(
+    request: Request,
+    state: GatewayState,
+    response_type: str,
+    exchange: Exchange,
+    authorization: str | None,
+    data: bytes | None,
+    errors: list[dict[str, Any]],
+    extensions: dict[str, Any],
+    status: int = 200,
+) -> Response:
+    content = _encoded(data, errors, extensions)
     if len(content) > state.settings.max_response_bytes:
         limit = state.settings.max_response_bytes
         too_large = ResponseTooLarge(
             f"The response is {len(content)} bytes; the limit is {limit}. Ask for less."
         )
-        errors = [error_dict(str(too_large), too_large.code)]
+        refused = [error_dict(str(too_large), too_large.code)]
         exchange.refused(too_large.code)
+        strict = response_type == media.GRAPHQL_RESPONSE
         return _respond(
-            {"errors": errors, "extensions": extensions}, 400 if strict else 200, response_type
+            {"errors": refused, "extensions": extensions}, 400 if strict else 200, response_type
         )
     caching = http_caching(
         request,
         authorization=authorization,
-        content=content,
-        errors=outcome.errors,
+        content=data if data is not None else content,
+        errors=errors,
         max_age=state.settings.http_cache_max_age_seconds,
     )
     if caching.not_modified:

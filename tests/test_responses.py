@@ -1,0 +1,158 @@
+"""Whole responses are served again without execution or SQL, only to viewers of the scope they
+were read for, and every write drops the responses it changes: at once on the instance that
+wrote, and on every other instance as the event stream brings the change."""
+
+import asyncio
+import os
+import time
+from collections.abc import Iterator
+from contextlib import AsyncExitStack
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from graph.settings import Settings
+from graph.state import GatewayState
+from graph.viewer import Role
+from tests.celery_support import shared_redis
+from tests.conftest import postgres_database, seeded, serving, token
+from tests.support import LATEST_CHANGE, Api, workload
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+RESPONSES_DB = 9
+PRICE = """mutation($id: ID!, $amount: Decimal!) {
+  variantUpdate(id: $id, input: {price: $amount}) { userErrors { code } } }"""
+FIRST_VARIANT = """query($slug: String!) { product(slug: $slug) { variants { id } } }"""
+
+
+@pytest.fixture(scope="module")
+def responses_database() -> Iterator[str]:
+    yield from postgres_database(f"gateway_test_{os.getpid()}_responses")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def shared_settings(responses_database: str) -> Settings:
+    base = await seeded(responses_database, 300)
+    return base.model_copy(update={"redis_url": shared_redis(RESPONSES_DB)})
+
+
+def state_of(client: httpx.AsyncClient) -> GatewayState:
+    state: GatewayState = client._transport.app.state.gateway  # type: ignore[attr-defined]
+    return state
+
+
+async def first_slug(api: Api) -> str:
+    data = (await api.query("{ products(first: 1) { edges { node { slug } } } }")).data
+    return str(data["products"]["edges"][0]["node"]["slug"])
+
+
+async def test_a_repeated_query_is_served_without_execution_or_sql(settings: Settings) -> None:
+    async with serving(settings.model_copy(update={"cache_enabled": True})) as client:
+        api = Api(client)
+        slug = await first_slug(api)
+        first = await api.query(workload("W1"), {"slug": slug})
+        assert first.sql > 0
+        planned = state_of(client).executor.counts["planned"]
+        again = await api.query(workload("W1"), {"slug": slug})
+        assert again.data == first.data
+        assert again.sql == 0
+        assert state_of(client).executor.counts["planned"] == planned  # nothing executed
+        assert again.body["extensions"]["cost"]["requested"] == 114
+        responses = state_of(client).responses
+        assert responses is not None
+        assert responses.hits >= 1
+
+
+async def test_scopes_never_share_a_response(settings: Settings) -> None:
+    listing = """{ products(first: 100, filter: {status: [DRAFT, ACTIVE]}) {
+      edges { node { status } } } }"""
+
+    async def statuses(api: Api) -> set[str]:
+        edges = (await api.query(listing)).data["products"]["edges"]
+        return {edge["node"]["status"] for edge in edges}
+
+    async with serving(settings) as client:
+        editor, anonymous = Api(client, token(settings, Role.EDITOR)), Api(client)
+        for _ in range(2):
+            assert "DRAFT" in await statuses(editor)
+            assert await statuses(anonymous) == {"ACTIVE"}
+
+
+async def test_errors_and_uncovered_reads_are_not_kept(settings: Settings) -> None:
+    async with serving(settings) as client:
+        api = Api(client)
+        bad = '{ product(id: "bm9wZQ==") { id } }'
+        for _ in range(2):
+            assert (await api.query(bad)).codes == ["BAD_USER_INPUT"]
+        editor = Api(client, token(settings, Role.EDITOR))
+        views = "{ products(first: 1) { edges { node { viewCount } } } }"
+        await editor.query(views)
+        assert (await editor.query(views)).sql > 0  # view counts carry no generation
+        responses = state_of(client).responses
+        assert responses is not None
+        assert responses.stats()["entries"] == 0
+
+
+async def price_of(api: Api, variant: str) -> Decimal:
+    query = "query($id: ID!) { node(id: $id) { ... on ProductVariant { price { amount } } } }"
+    return Decimal((await api.query(query, {"id": variant})).data["node"]["price"]["amount"])
+
+
+async def wait_for_change(client: httpx.AsyncClient, sequence: int) -> None:
+    """Until this instance's event hub has read the change (the stream's delivery is not what
+    the test is about; the drop that follows it is)."""
+    deadline = time.monotonic() + 10
+    while state_of(client).events.position < sequence:  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "the change never reached this instance"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_write_drops_the_responses_that_read_it_on_every_instance(
+    shared_settings: Settings,
+) -> None:
+    """W1, W2, W3 and P3 cached on two instances; a variant of a product all but P3 show gets
+    the lowest price in the catalog through a third; the next read of each on each instance is
+    what an uncached gateway answers."""
+    uncached = shared_settings.model_copy(
+        update={"response_cache_enabled": False, "cache_enabled": False}
+    )
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(serving(shared_settings)) for _ in range(3)]
+        truth = Api(await stack.enter_async_context(serving(uncached)))
+        readers = [Api(c) for c in clients[:2]]
+        writer = Api(clients[2], token(shared_settings, Role.EDITOR))
+        tree = (await truth.query(workload("W3"))).data["categories"]["edges"]
+        root, product = tree[0]["node"], tree[0]["node"]["products"]["edges"][0]["node"]
+        variants = (await truth.query(FIRST_VARIANT, {"slug": product["slug"]})).data
+        variant = variants["product"]["variants"][0]["id"]
+        menu = "{ categories(first: 50) { pageInfo { endCursor } } }"
+        after = (await truth.query(menu)).data["categories"]["pageInfo"]["endCursor"]
+        documents: list[tuple[str, dict[str, Any]]] = [
+            (workload("W1"), {"slug": product["slug"]}),
+            (workload("W2"), {"slug": root["slug"]}),
+            (workload("W3"), {}),
+            (workload("P3"), {"after": after}),
+        ]
+        for api in readers:
+            for document, variables in documents:
+                await api.query(document, variables)
+                assert (await api.query(document, variables)).sql == 0  # now cached
+        written = await writer.query(PRICE, {"id": variant, "amount": "0.01"})
+        assert written.data["variantUpdate"]["userErrors"] == []
+        admin = Api(truth.client, token(shared_settings, Role.ADMIN))
+        log = (await admin.query(LATEST_CHANGE)).data["changes"]["edges"]
+        newest = int(log[0]["node"]["sequence"])
+        for client in clients[:2]:
+            await wait_for_change(client, newest)
+        executed = [state_of(c).executor.counts["planned"] for c in clients[:2]]
+        for document, variables in documents:
+            expected = (await truth.query(document, variables)).data
+            for api in readers:
+                assert (await api.query(document, variables)).data == expected, document[:40]
+        counts = [state_of(c).executor.counts["planned"] for c in clients[:2]]
+        again = [after - before for after, before in zip(counts, executed, strict=True)]
+        # W1, W2 and W3 show the product, so each reader ran them again; P3 was still cached.
+        assert again == [3, 3]
