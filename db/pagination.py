@@ -20,10 +20,10 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    bindparam,
     case,
     exists,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -76,16 +76,34 @@ class SortKey:
     descending: bool = False
 
 
-def _after(columns: Sequence[ColumnElement[Any]], keyset: Keyset, descending: bool) -> Any:
+def cursor_parameters(window: PageWindow) -> dict[str, Any]:
+    """The values of the cursor's bound parameters, by name: `after_0`, `after_1`, ...,
+    `before_0`, ... A statement built for one window runs for another of the same shape with
+    these."""
+    out: dict[str, Any] = {}
+    for side, keyset in (("after", window.after), ("before", window.before)):
+        if keyset is not None:
+            out.update({f"{side}_{i}": value for i, value in enumerate(keyset.values)})
+    return out
+
+
+def _beyond(
+    columns: Sequence[ColumnElement[Any]], keyset: Keyset, descending: bool, side: str
+) -> Any:
     bound = [
-        literal(value, column.type) for column, value in zip(columns, keyset.values, strict=True)
+        bindparam(f"{side}_{i}", value, type_=column.type)
+        for i, (column, value) in enumerate(zip(columns, keyset.values, strict=True))
     ]
     left, right = tuple_(*columns), tuple_(*bound)
     return left < right if descending else left > right
 
 
+def _after(columns: Sequence[ColumnElement[Any]], keyset: Keyset, descending: bool) -> Any:
+    return _beyond(columns, keyset, descending, "after")
+
+
 def _before(columns: Sequence[ColumnElement[Any]], keyset: Keyset, descending: bool) -> Any:
-    return _after(columns, keyset, not descending)
+    return _beyond(columns, keyset, not descending, "before")
 
 
 SINGLE_PARENT = 0
@@ -210,18 +228,23 @@ def split_pages(
     """Group the page statement's rows by parent into pages in the caller's order."""
     pages: dict[Any, Page[T]] = {}
     mapping_cache: dict[Any, tuple[int, ...]] = {}
+    if not result:
+        return pages
+    # Columns by position, found once: every row of the statement has the same ones.
+    names = result[0]._fields
+
+    def at(name: str) -> int | None:
+        return names.index(name) if name in names else None
+
+    parent, in_range = at("parent_key"), at("in_range")
+    facts = [at(name) for name in ("total", "n_before", "n_after")]
     for row in result:
-        mapping = row._mapping
-        key = mapping["parent_key"]
+        key = row[parent]  # type: ignore[index]
         page = pages.get(key)
         if page is None:
             page = pages[key] = Page()
-            mapping_cache[key] = (
-                int(mapping.get("total") or 0),
-                int(mapping.get("n_before") or 0),
-                int(mapping.get("n_after") or 0),
-            )
-        if mapping.get("in_range", 1) == 1:
+            mapping_cache[key] = tuple(0 if i is None else int(row[i] or 0) for i in facts)
+        if in_range is None or row[in_range] == 1:
             page.rows.append(to_item(row))
     for key, page in pages.items():
         total, n_before, n_after = mapping_cache[key]

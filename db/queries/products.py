@@ -1,12 +1,14 @@
 """Product lookups, filtered pages per category subtree, and subtree counts."""
 
-from collections.abc import Sequence
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, literal, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import ProductStatus, categories, products
@@ -16,6 +18,7 @@ from db.pagination import (
     Page,
     PageWindow,
     SortKey,
+    cursor_parameters,
     cursor_range,
     limited_page_statement,
     sort_order,
@@ -81,11 +84,12 @@ to_row = reader(ProductRow, COLUMNS)
 def _filtered(stmt: Select[Any], flt: ProductFilter, table: Any = products) -> Select[Any]:
     """`table` is `products` or an alias of it."""
     c = table.c
-    stmt = stmt.where(c.status.in_(flt.statuses))
+    # Bound, not literal: a statement built once runs again with other values (see _memo).
+    stmt = stmt.where(c.status.in_(bindparam("statuses", list(flt.statuses), expanding=True)))
     if flt.min_price is not None:
-        stmt = stmt.where(c.min_price >= literal(flt.min_price, c.min_price.type))
+        stmt = stmt.where(c.min_price >= bindparam("min_price", flt.min_price, c.min_price.type))
     if flt.max_price is not None:
-        stmt = stmt.where(c.min_price <= literal(flt.max_price, c.min_price.type))
+        stmt = stmt.where(c.min_price <= bindparam("max_price", flt.max_price, c.min_price.type))
     if flt.in_stock is not None:
         stmt = stmt.where(c.in_stock.is_(flt.in_stock))
     if flt.category_id is not None:
@@ -93,8 +97,79 @@ def _filtered(stmt: Select[Any], flt: ProductFilter, table: Any = products) -> S
         within = select(categories.c.id).join_from(
             categories, scope, in_subtree(categories.c.path, scope.c.path)
         )
-        stmt = stmt.where(c.category_id.in_(within.where(scope.c.id == flt.category_id)))
+        scope_id: Any = bindparam("scope_id", flt.category_id)
+        stmt = stmt.where(c.category_id.in_(within.where(scope.c.id == scope_id)))
     return stmt
+
+
+def filter_parameters(flt: ProductFilter) -> dict[str, Any]:
+    """The values of `_filtered`'s bound parameters."""
+    out: dict[str, Any] = {"statuses": list(flt.statuses)}
+    if flt.min_price is not None:
+        out["min_price"] = flt.min_price
+    if flt.max_price is not None:
+        out["max_price"] = flt.max_price
+    if flt.category_id is not None:
+        out["scope_id"] = flt.category_id
+    return out
+
+
+def _parents(column: ColumnElement[Any], category_ids: Sequence[int]) -> ColumnElement[bool]:
+    return column.in_(bindparam("parent_ids", list(category_ids), expanding=True))
+
+
+# Page statements by shape: building one costs more CPU than running it (SQLAlchemy constructs
+# and aliases every clause); values differ per call only in bound parameters.
+_STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Select[Any], frozenset[str]]] = OrderedDict()
+MAX_STATEMENTS = 512
+
+
+# The bound parameters that carry a caller's values; any other (the LIMIT, a LIKE pattern) is a
+# constant of the shape.
+VALUES = re.compile(r"statuses|min_price|max_price|scope_id|parent_ids|(after|before)_[0-9]+")
+
+
+def _memo(
+    shape: tuple[Any, ...], build: Callable[[], Select[Any]]
+) -> tuple[Select[Any], frozenset[str]]:
+    """The statement of this shape and the names of its value parameters, built on first use.
+    Callers pass every one of those: none may run with the first caller's value."""
+    found = _STATEMENTS.get(shape)
+    if found is None:
+        stmt = build()
+        found = stmt, frozenset(n for n in stmt.compile().params if VALUES.fullmatch(n))
+        _STATEMENTS[shape] = found
+        if len(_STATEMENTS) > MAX_STATEMENTS:
+            _STATEMENTS.popitem(last=False)
+    else:
+        _STATEMENTS.move_to_end(shape)
+    return found
+
+
+def _bound(names: frozenset[str], values: dict[str, Any]) -> dict[str, Any]:
+    missing = names - values.keys()
+    if missing:
+        raise RuntimeError(f"no values for bound parameters {sorted(missing)}")
+    return {name: values[name] for name in names}
+
+
+def _window_shape(window: PageWindow) -> tuple[Any, ...]:
+    return (
+        window.first,
+        window.last,
+        window.after is not None,
+        window.before is not None,
+        window.with_total,
+    )
+
+
+def _filter_shape(flt: ProductFilter) -> tuple[Any, ...]:
+    return (
+        flt.min_price is not None,
+        flt.max_price is not None,
+        flt.in_stock,
+        flt.category_id is not None,
+    )
 
 
 def _first_pages_base(
@@ -120,7 +195,7 @@ def _first_pages_base(
         .select_from(parent)
         .join(child, in_subtree(child.c.path, parent.c.path))
         .join(products, products.c.id.in_(top))
-        .where(parent.c.id.in_(category_ids))
+        .where(_parents(parent.c.id, category_ids))
     )
     return base, parent.c.id
 
@@ -214,7 +289,7 @@ def pages_statement(
             sort=sort.key(),
             window=window,
             parent_key=parent.c.id,
-            parents=parent.c.id.in_(category_ids),
+            parents=_parents(parent.c.id, category_ids),
             candidates=_leaf_candidates(parent, flt, sort, window)
             if include_subcategories
             else None,
@@ -224,7 +299,7 @@ def pages_statement(
         base, parent_id = _first_pages_base(category_ids, flt, sort, window)
     else:
         base, parent_id = _by_parent(include_subcategories)
-        base = _filtered(base.where(parent_id.in_(category_ids)), flt)
+        base = _filtered(base.where(_parents(parent_id, category_ids)), flt)
     return window_page_statement(base, parent=parent_id, sort=sort.key(), window=window)
 
 
@@ -238,23 +313,44 @@ async def product_pages_by_category_ids(
     include_subcategories: bool,
 ) -> dict[int, Page[ProductRow]]:
     """The same page of products for each category, in one statement."""
-    stmt = pages_statement(
-        dialect=session.get_bind().dialect.name,
-        category_ids=category_ids,
-        flt=flt,
-        sort=sort,
-        window=window,
-        include_subcategories=include_subcategories,
+    dialect = session.get_bind().dialect.name
+    shape = (
+        "pages",
+        dialect,
+        include_subcategories,
+        sort,
+        _filter_shape(flt),
+        _window_shape(window),
     )
-    rows = (await session.execute(stmt)).all()
+    stmt, names = _memo(
+        shape,
+        lambda: pages_statement(
+            dialect=dialect,
+            category_ids=category_ids,
+            flt=flt,
+            sort=sort,
+            window=window,
+            include_subcategories=include_subcategories,
+        ),
+    )
+    values = filter_parameters(flt) | cursor_parameters(window)
+    values["parent_ids"] = list(category_ids)
+    rows = (await session.execute(stmt, _bound(names, values))).all()
     return split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
 
 
 async def product_page(
     *, session: AsyncSession, flt: ProductFilter, sort: ProductSort, window: PageWindow
 ) -> Page[ProductRow]:
-    stmt = limited_page_statement(_filtered(select(*COLUMNS), flt), sort=sort.key(), window=window)
-    rows = (await session.execute(stmt)).all()
+    shape = ("page", sort, _filter_shape(flt), _window_shape(window))
+    stmt, names = _memo(
+        shape,
+        lambda: limited_page_statement(
+            _filtered(select(*COLUMNS), flt), sort=sort.key(), window=window
+        ),
+    )
+    values = filter_parameters(flt) | cursor_parameters(window)
+    rows = (await session.execute(stmt, _bound(names, values))).all()
     pages = split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
     return pages.get(SINGLE_PARENT, Page())
 
