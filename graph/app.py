@@ -41,7 +41,7 @@ from graph.transport.cors import add_cors
 from graph.transport.exports import download_export
 from graph.transport.graphiql import mount_static
 from graph.transport.health import healthz, readyz
-from graph.transport.http import graphql_endpoint
+from graph.transport.http import GraphQLFastPath
 from graph.transport.metrics import metrics
 from graph.transport.observe import Observe
 from graph.transport.ws import graphql_ws_endpoint
@@ -284,13 +284,14 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    app.add_route("/graphql", graphql_endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    # HTTP on /graphql is answered by GraphQLFastPath, before FastAPI's router.
     app.router.add_websocket_route("/graphql", graphql_ws_endpoint)
     app.add_route("/healthz", healthz, methods=["GET"])
     app.add_route("/readyz", readyz, methods=["GET"])
     app.add_route("/metrics", metrics, methods=["GET"])
     app.add_route("/exports/{name}", download_export, methods=["GET"])
     mount_static(app)
+    app.add_middleware(GraphQLFastPath)
     add_cors(app, settings.cors_origins)
     # Last, so outermost: CORS preflights get a request id and a log line too.
     app.add_middleware(Observe)

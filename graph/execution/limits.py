@@ -13,7 +13,7 @@ the parser, which reports its syntax error.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from graphql import GraphQLError
 
@@ -63,13 +63,17 @@ class Shape:
 EMPTY = Shape()
 
 
-@dataclass(slots=True)
 class Selections:
-    """A selection set as the walk saw it: its fields' figures and what it spreads."""
+    """A selection set as the walk saw it: its fields (aliased, introspection root, what is
+    selected under it) and what it spreads. A plain class: the walk makes one per selection
+    set of every new document, hostile ones included."""
 
-    fields: list[tuple[bool, bool, "Selections | None"]] = field(default_factory=list)
-    spreads: list[str] = field(default_factory=list)
-    inline: list["Selections"] = field(default_factory=list)
+    __slots__ = ("fields", "inline", "spreads")
+
+    def __init__(self) -> None:
+        self.fields: list[tuple[bool, bool, Selections | None]] = []
+        self.spreads: list[str] = []
+        self.inline: list[Selections] = []
 
 
 class Unfollowable(Exception):
@@ -81,16 +85,16 @@ class TooDeep(Exception):
 
 
 class _Walker:
+    """A recursive descent over the tokens, as tight as Python allows: it runs before the
+    parser on every new document, the hostile ones included. The list ends with an empty
+    token, which no real one is, so lookahead never needs a bounds check."""
+
     def __init__(self, tokens: list[str]) -> None:
-        self.tokens = tokens
+        self.tokens = [*tokens, ""]
         self.at = 0
 
-    def peek(self, offset: int = 0) -> str:
-        index = self.at + offset
-        return self.tokens[index] if index < len(self.tokens) else ""
-
     def take(self) -> str:
-        token = self.peek()
+        token = self.tokens[self.at]
         if not token:
             raise Unfollowable
         self.at += 1
@@ -98,51 +102,81 @@ class _Walker:
 
     def skip_group(self) -> None:
         """Skips a balanced (...) or [...] starting at the current token."""
-        opening = self.take()
+        tokens, at = self.tokens, self.at
+        opening = tokens[at]
         closing = ")" if opening == "(" else "]"
-        level = 1
-        while level:
-            token = self.take()
+        level = 0
+        while True:
+            token = tokens[at]
+            if not token:
+                raise Unfollowable
+            at += 1
             if token == opening:
                 level += 1
             elif token == closing:
                 level -= 1
+                if not level:
+                    self.at = at
+                    return
 
     def skip_directives(self) -> None:
-        while self.peek() == "@":
+        tokens = self.tokens
+        while tokens[self.at] == "@":
             self.at += 2
-            if self.peek() == "(":
+            if tokens[self.at] == "(":
                 self.skip_group()
 
     def selection_set(self, nesting: int) -> Selections:
         if nesting > MAX_NESTING:
             raise TooDeep
-        if self.take() != "{":
+        tokens = self.tokens
+        if tokens[self.at] != "{":
             raise Unfollowable
+        at = self.at + 1
         found = Selections()
-        while self.peek() != "}":
-            token = self.take()
+        fields = found.fields
+        while True:
+            token = tokens[at]
+            if token == "}":
+                break
+            if not token:
+                raise Unfollowable
+            at += 1
             if token == "...":
+                self.at = at
                 self._fragment(found, nesting)
+                at = self.at
                 continue
             if not _is_name(token):
                 raise Unfollowable
-            aliased = self.peek() == ":"
+            aliased = tokens[at] == ":"
             if aliased:
-                self.at += 1
-                token = self.take()
-            if self.peek() == "(":
-                self.skip_group()
-            self.skip_directives()
-            inner = self.selection_set(nesting + 1) if self.peek() == "{" else None
-            found.fields.append((aliased, token in INTROSPECTION_ROOTS, inner))
-        self.at += 1
+                token = tokens[at + 1]
+                if not token:
+                    raise Unfollowable
+                at += 2
+            following = tokens[at]
+            if following == "(" or following == "@":
+                self.at = at
+                if following == "(":
+                    self.skip_group()
+                self.skip_directives()
+                at = self.at
+                following = tokens[at]
+            inner = None
+            if following == "{":
+                self.at = at
+                inner = self.selection_set(nesting + 1)
+                at = self.at
+            fields.append((aliased, token in INTROSPECTION_ROOTS, inner))
+        self.at = at + 1
         return found
 
     def _fragment(self, found: Selections, nesting: int) -> None:
-        if self.peek() == "on" and _is_name(self.peek(1)):
+        tokens, at = self.tokens, self.at
+        if tokens[at] == "on" and _is_name(tokens[at + 1]):
             self.at += 2
-        elif _is_name(self.peek()) and self.peek() != "on":
+        elif _is_name(tokens[at]) and tokens[at] != "on":
             found.spreads.append(self.take())
             self.skip_directives()
             return
@@ -152,8 +186,9 @@ class _Walker:
     def document(self) -> tuple[list[Selections], dict[str, Selections]]:
         operations: list[Selections] = []
         fragments: dict[str, Selections] = {}
-        while self.peek():
-            token = self.peek()
+        tokens = self.tokens
+        while tokens[self.at]:
+            token = tokens[self.at]
             if token == "fragment":
                 self.at += 1
                 name = self.take()
@@ -165,9 +200,9 @@ class _Walker:
             elif token == "{":
                 operations.append(self.selection_set(1))
             elif token in OPERATION_KEYWORDS:
-                while self.peek() and self.peek() not in ("{", "("):
+                while tokens[self.at] and tokens[self.at] not in ("{", "("):
                     self.at += 1
-                if self.peek() == "(":
+                if tokens[self.at] == "(":
                     self.skip_group()
                 self.skip_directives()
                 operations.append(self.selection_set(1))
@@ -180,44 +215,59 @@ def _is_name(token: str) -> bool:
     return token[:1] == "_" or token[:1].isalpha()
 
 
+# (depth, aliases, fields, width): a tuple, as the measurer builds one per selection set.
+Figures = tuple[int, int, int, int]
+NOTHING: Figures = (0, 0, 0, 0)
+
+
 class _Measurer:
     def __init__(self, fragments: dict[str, Selections]) -> None:
         self.fragments = fragments
-        self.memo: dict[str, Shape] = {}
+        self.memo: dict[str, Figures] = {}
         self.active: set[str] = set()
 
-    def fragment(self, name: str) -> Shape:
+    def fragment(self, name: str) -> Figures:
         found = self.memo.get(name)
         if found is not None:
             return found
         definition = self.fragments.get(name)
         if definition is None or name in self.active:
             # Unknown fragments and cycles are validation errors; count them as nothing here.
-            return EMPTY
+            return NOTHING
         if len(self.active) >= MAX_NESTING:
             raise TooDeep
         self.active.add(name)
-        shape = self.selections(definition)
+        figures = self.selections(definition)
         self.active.discard(name)
-        self.memo[name] = shape
-        return shape
+        self.memo[name] = figures
+        return figures
 
-    def selections(self, selections: Selections) -> Shape:
+    def selections(self, selections: Selections) -> Figures:
         depth = aliases = fields = width = 0
         for aliased, introspection, inner_selections in selections.fields:
-            inner = EMPTY if inner_selections is None else self.selections(inner_selections)
-            depth = max(depth, 1 + (0 if introspection else inner.depth))
-            aliases += inner.aliases + aliased
-            fields += inner.fields + 1
             width += 1
-        nested = [self.fragment(name) for name in selections.spreads]
-        nested += [self.selections(inline) for inline in selections.inline]
-        for inner in nested:
-            depth = max(depth, inner.depth)
-            aliases += inner.aliases
-            fields += inner.fields
-            width += inner.width
-        return Shape(depth, aliases, fields, width)
+            fields += 1
+            aliases += aliased
+            if inner_selections is None:
+                depth = depth or 1
+                continue
+            inner_depth, inner_aliases, inner_fields, _ = self.selections(inner_selections)
+            depth = max(depth, 1 if introspection else 1 + inner_depth)
+            aliases += inner_aliases
+            fields += inner_fields
+        for name in selections.spreads:
+            inner_depth, inner_aliases, inner_fields, inner_width = self.fragment(name)
+            depth = max(depth, inner_depth)
+            aliases += inner_aliases
+            fields += inner_fields
+            width += inner_width
+        for inline in selections.inline:
+            inner_depth, inner_aliases, inner_fields, inner_width = self.selections(inline)
+            depth = max(depth, inner_depth)
+            aliases += inner_aliases
+            fields += inner_fields
+            width += inner_width
+        return depth, aliases, fields, width
 
 
 def _error(message: str) -> GraphQLError:
@@ -255,7 +305,7 @@ def check(text: str, limits: Limits) -> tuple[list[GraphQLError], list[GraphQLEr
         measurer = _Measurer(fragments)
         errors = []
         for operation in operations:
-            errors += _over_limits(measurer.selections(operation), limits)
+            errors += _over_limits(Shape(*measurer.selections(operation)), limits)
     except Unfollowable:
         return [], []
     except TooDeep:

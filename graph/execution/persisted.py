@@ -161,6 +161,8 @@ class PersistedDocuments:
             if sha is None:
                 raise BadUserInput("Send `query`, a persisted query hash, or a `documentId`.")
             return await self._by_hash(sha)
+        if sha is None and not self.trusted_only:
+            return query  # the common case: a plain query, nothing to hash
         text_sha = hashlib.sha256(query.encode()).hexdigest()
         if sha is not None and sha != text_sha:
             raise BadUserInput("`persistedQuery.sha256Hash` is not the SHA-256 of `query`.")
