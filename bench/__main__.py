@@ -1,6 +1,7 @@
 """`python -m bench`: start (or reach) a gateway, run each workload, print one table."""
 
 import asyncio
+import dataclasses
 import os
 import platform
 import signal
@@ -14,7 +15,7 @@ import httpx
 from bench import load, report
 from bench.abuse import abuse
 from bench.client import GraphQLClient, QueryFailed
-from bench.cpu import CpuProbe, no_cpu, process_cpu
+from bench.cpu import CpuProbe, no_cpu, process_cpu, tree_cpu
 from bench.fanout import fanout
 from bench.options import ROOT, Options, parse
 from bench.server import ServerError, own_server
@@ -142,6 +143,34 @@ def bench_abuse(options: Options) -> list[str]:
         return run_async(abuse(server.url, options, process_cpu(server.pid), w1))
 
 
+# --compare: every workload on each executor, without caches and with them.
+COMPARED = (
+    ("graphql-core", True),
+    ("planned", True),
+    ("graphql-core", False),
+    ("planned", False),
+)
+
+
+def bench_compare(options: Options, backend: str, docs: dict[str, str], w2: str) -> list[str]:
+    lines: list[str] = []
+    for executor, cold in COMPARED:
+        label = f"{executor}, {'cold: no row or response cache' if cold else 'warm'}"
+        print(f"== {label}", file=sys.stderr)
+        with own_server(
+            options.products,
+            options.server_log,
+            cold,
+            executor=executor,
+            workers=options.workers,
+        ) as server:
+            cpu = tree_cpu(server.pid)
+            each = dataclasses.replace(options, cold=cold)
+            table = run_async(measure(server.url, each, backend, cpu, docs, w2))
+        lines += ["", f"## {label}", *table]
+    return lines
+
+
 def bench(options: Options) -> list[str]:
     if options.subscribers is not None:
         return bench_fanout(options, options.subscribers)
@@ -154,8 +183,12 @@ def bench(options: Options) -> list[str]:
         url = graphql_url(options.url)
         return run_async(measure(url, options, EXTERNAL, no_cpu, docs, w2))
     backend = backend_of(DatabaseSettings(_env_file=ROOT / ".env").database_url)
-    with own_server(options.products, options.server_log, options.cold) as server:
-        cpu = process_cpu(server.pid)
+    if options.compare:
+        return bench_compare(options, backend, docs, w2)
+    with own_server(
+        options.products, options.server_log, options.cold, workers=options.workers
+    ) as server:
+        cpu = tree_cpu(server.pid)
         return run_async(measure(server.url, options, backend, cpu, docs, w2))
 
 

@@ -11,6 +11,33 @@ CpuProbe = Callable[[], float | None]
 UTIME, STIME = 11, 12
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def tree_cpu(pid: int) -> CpuProbe:
+    """CPU of a process and its children: a `serve --workers N` parent and its workers."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def probe() -> float | None:
+        total = 0
+        for member in [pid, *_children(pid)]:
+            try:
+                fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            total += int(fields[UTIME]) + int(fields[STIME])
+        return total / ticks
+
+    return probe
+
+
 def process_cpu(pid: int) -> CpuProbe:
     stat = Path(f"/proc/{pid}/stat")
     ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

@@ -25,6 +25,8 @@ class Options:
     subscribers: int | None = None
     rate: float = 50.0
     abuse: bool = False
+    compare: bool = False
+    workers: int = 1
 
 
 def _workloads(value: str) -> tuple[str, ...]:
@@ -82,6 +84,17 @@ def parser() -> argparse.ArgumentParser:
         help="W1's latency alone, then while two clients loop hostile documents",
     )
     p.add_argument(
+        "--compare",
+        action="store_true",
+        help="graphql-core and the planned executor, cold and warm, in one run",
+    )
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="server processes (more than one needs REDIS_URL); CPU is summed over all",
+    )
+    p.add_argument(
         "--subscribers",
         type=_positive_int,
         help="subscription fan-out mode: this many S1 subscribers instead of the query workloads",
@@ -113,4 +126,6 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         subscribers=args.subscribers,
         rate=args.rate,
         abuse=args.abuse,
+        compare=args.compare,
+        workers=args.workers,
     )

@@ -87,13 +87,21 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def own_server(
-    products: int, log: Path | None = None, cold: bool = False
+    products: int,
+    log: Path | None = None,
+    cold: bool = False,
+    *,
+    executor: str | None = None,
+    workers: int = 1,
 ) -> Iterator[RunningServer]:
-    """Yield a fresh server on a free port; the database is the environment's."""
+    """Yield a fresh server on a free port; the database is the environment's. Cold: no cache
+    of rows or responses. `workers` > 1 needs REDIS_URL in the environment."""
     # One load generator is one client: budgets would measure themselves, not the gateway.
     env = dict(os.environ, EXPOSE_SQL_COUNT="1", BUDGET_ENABLED="false")
     if cold:
-        env["CACHE_ENABLED"] = "false"
+        env["CACHE_ENABLED"] = env["RESPONSE_CACHE_ENABLED"] = "false"
+    if executor is not None:
+        env["EXECUTOR"] = executor
     print(_run(env, "migrate"), file=sys.stderr)
     print(_run(env, "seed", "--products", str(products)), file=sys.stderr)
     port = free_port()
@@ -102,7 +110,7 @@ def own_server(
     with log_path.open("wb") as out:
         # A session of its own: Ctrl-C reaches only the bench, which then stops the server itself.
         process = subprocess.Popen(
-            _gateway("serve", "--host", HOST, "--port", str(port)),
+            _gateway("serve", "--host", HOST, "--port", str(port), "--workers", str(workers)),
             cwd=ROOT,
             env=env,
             stdout=out,
