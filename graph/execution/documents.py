@@ -39,6 +39,7 @@ from graphql import (
 from graph.errors import ErrorCode, error_dict
 from graph.execution import limits
 from graph.execution.cost import CostModel, Plan
+from graph.execution.plan import fragments_of
 
 # Below this many characters a document parses and validates in well under a millisecond.
 INLINE_CHARS = 1_000
@@ -57,6 +58,7 @@ class Prepared:
     # operation runs on graphql-core.
     executions: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     _conditions: tuple[str, ...] | None = None
+    _fragments: Any = None
 
     @property
     def valid(self) -> bool:
@@ -64,6 +66,13 @@ class Prepared:
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
         return None if self.document is None else get_operation_ast(self.document, name)
+
+    @property
+    def fragments(self) -> Any:
+        """The fragments as the planned executor takes them (see plan.fragments_of)."""
+        if self._fragments is None and self.document is not None:
+            self._fragments = (fragments_of(self.document),)
+        return None if self._fragments is None else self._fragments[0]
 
     @property
     def condition_variables(self) -> tuple[str, ...]:

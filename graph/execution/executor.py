@@ -35,7 +35,7 @@ from graph.errors import (
 )
 from graph.execution.budget import Budgets, Throttle
 from graph.execution.documents import Prepared, is_kind
-from graph.execution.plan import Compiler, Plan, Unplannable
+from graph.execution.plan import Bound, Compiler, Plan, Unplannable, bind
 from graph.execution.policy import Policy
 from graph.execution.run import Run
 from graph.viewer import Viewer
@@ -217,20 +217,9 @@ class Executor:
     ) -> Executed:
         """Planned when a query of `prepared` has a plan, else on graphql-core."""
         if prepared is not None and self.compiler is not None:
-            built = StrawberryGraphQLCoreExecutionContext.build(
-                self.schema,
-                document,
-                context_value=context,
-                raw_variable_values=variables,
-                operation_name=operation_name,
-            )
-            if isinstance(built, list):
-                return self._formatted(ExecutionResult(None, built))
-            plan = self._plan(prepared, operation_name, built, variables)
-            if plan is not None:
-                self.counts["planned"] += 1
-                data, raised = await Run(plan, context, built, self.compiler).execute()
-                return Executed(data, [format_execution_error(e) for e in raised], True, True)
+            planned = await self._planned(prepared, operation_name, variables, context)
+            if planned is not None:
+                return planned
         self.counts["graphql-core"] += 1
         result: ExecutionResult = await await_maybe(
             execute(
@@ -244,11 +233,35 @@ class Executor:
         )
         return self._formatted(result)
 
+    async def _planned(
+        self,
+        prepared: Prepared,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Any,
+    ) -> Executed | None:
+        """The operation run on its plan; None when it has none (graphql-core runs it, and
+        reports any error in choosing the operation as it always does)."""
+        operation = prepared.operation(operation_name)
+        fragments = prepared.fragments
+        if operation is None or fragments is None:
+            return None
+        bound = bind(self.schema, operation, fragments, variables)
+        if isinstance(bound, list):
+            return self._formatted(ExecutionResult(None, bound))
+        plan = self._plan(prepared, operation_name, bound, variables)
+        if plan is None:
+            return None
+        self.counts["planned"] += 1
+        assert self.compiler is not None
+        data, raised = await Run(plan, context, bound, self.compiler).execute()
+        return Executed(data, [format_execution_error(e) for e in raised], True, True)
+
     def _plan(
         self,
         prepared: Prepared,
         operation_name: str | None,
-        built: OperationExecutor[Any],
+        built: Bound,
         variables: dict[str, Any] | None,
     ) -> Plan | None:
         """The cached execution plan, compiled on first use; None if it cannot be planned."""

@@ -19,10 +19,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from graphql import GraphQLError, located_error
-from graphql.execution.executor import Executor as OperationExecutor
 
 from graph.execution.fields import type_of
-from graph.execution.plan import Compiler, Plan, Selection, Step
+from graph.execution.plan import Bound, Compiler, Plan, Selection, Step
 
 
 class Slot:
@@ -57,9 +56,7 @@ class Group:
 
 
 class Run:
-    def __init__(
-        self, plan: Plan, context: Any, built: OperationExecutor[Any], compiler: Compiler
-    ) -> None:
+    def __init__(self, plan: Plan, context: Any, built: Bound, compiler: Compiler) -> None:
         self.plan = plan
         self.context = context
         self.built = built
