@@ -95,6 +95,8 @@ class Executed:
     started: bool
     # Run by the planned executor (whose fields all tag what they read).
     planned: bool = False
+    # The actual cost, when the executor counted it as it ran.
+    actual: int | None = None
 
 
 @dataclass(slots=True)
@@ -170,7 +172,9 @@ class Executor:
             raise Refused(
                 OperationTimedOut(f"The operation ran past its {seconds:g} s deadline."), cost
             ) from None
-        actual = plan.actual(executed.data) if executed.started else 0
+        actual = executed.actual
+        if actual is None:
+            actual = plan.actual(executed.data) if executed.started else 0
         await self._settle(cost, viewer, client, actual)
         return Outcome(executed.data, executed.errors, executed.started, cost, executed.planned)
 
@@ -254,8 +258,10 @@ class Executor:
             return None
         self.counts["planned"] += 1
         assert self.compiler is not None
-        data, raised = await Run(plan, context, bound, self.compiler).execute()
-        return Executed(data, [format_execution_error(e) for e in raised], True, True)
+        run = Run(plan, context, bound, self.compiler)
+        data, raised = await run.execute()
+        errors = [format_execution_error(e) for e in raised]
+        return Executed(data, errors, True, True, run.cost)
 
     def _plan(
         self,

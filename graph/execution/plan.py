@@ -45,6 +45,7 @@ from graphql.execution.collect_fields import (
 from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.types.arguments import convert_arguments
 
+from graph.execution.cost import CostModel
 from graph.execution.fields import FIELDS, FieldSpec
 
 
@@ -111,6 +112,8 @@ class Step:
     uses_variables: bool = False
     # Names of the fields selected under this one (a connection wants to know totalCount).
     selected: frozenset[str] = frozenset()
+    # What each value of the field adds to the actual cost (graph.execution.cost's model).
+    weight: int = 0
 
 
 @dataclass(slots=True)
@@ -162,6 +165,7 @@ class Compiler:
         self.schema = schema
         self.scalar_registry = scalar_registry
         self.config = config
+        self.costs = CostModel(schema)
 
     def compile(self, built: Bound) -> Plan:
         operation = built.operation
@@ -222,6 +226,8 @@ class Compiler:
             is_list=is_list,
             item_non_null=item_non_null,
         )
+        rule = self.costs.rules.get((parent.name, step.name))
+        step.weight = 0 if rule is None else rule.weight
         named = get_named_type(definition.type)
         if isinstance(named, GraphQLLeafType):
             step.serialize = named.serialize

@@ -63,6 +63,8 @@ class Run:
         self.compiler = compiler
         self.errors: list[GraphQLError] = []
         self.holder: dict[str, Any] = {"data": None}
+        # The actual cost, counted as values complete (the same model as cost.Plan.actual).
+        self.cost = 0
 
     async def execute(self) -> tuple[Any, list[GraphQLError]]:
         root = self.plan.root
@@ -139,8 +141,10 @@ class Run:
             try:
                 if step.is_list:
                     out[key] = self._leaves(step, value, out, slot)
+                    self.cost += step.weight * len(value)
                 else:
                     out[key] = serialize(value)
+                    self.cost += step.weight
             except Exception as error:
                 self._fail(step, out, slot, error)
             return
@@ -188,6 +192,7 @@ class Run:
             selection = next(iter(children.values()))
         child = dict.fromkeys(selection.keys)
         container[index] = child
+        self.cost += step.weight
         group = following.get(id(selection))
         if group is None:
             group = following[id(selection)] = Group(selection)
