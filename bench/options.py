@@ -78,6 +78,8 @@ def parser() -> argparse.ArgumentParser:
     cache.add_argument(
         "--cold", dest="cold", action="store_true", help="the started server runs without cache"
     )
+    # Both actions share `cold`; argparse would take the first one's default (True).
+    p.set_defaults(cold=False)
     p.add_argument(
         "--abuse",
         action="store_true",
