@@ -25,6 +25,7 @@ class Options:
     subscribers: int | None = None
     rate: float = 50.0
     abuse: bool = False
+    federated: bool = False
 
 
 def _workloads(value: str) -> tuple[str, ...]:
@@ -82,6 +83,12 @@ def parser() -> argparse.ArgumentParser:
         help="W1's latency alone, then while two clients loop hostile documents",
     )
     p.add_argument(
+        "--federated",
+        action="store_true",
+        help="W1 straight to the gateway and through a federation router (Apollo Gateway from "
+        "npm, needs Node.js 20+)",
+    )
+    p.add_argument(
         "--subscribers",
         type=_positive_int,
         help="subscription fan-out mode: this many S1 subscribers instead of the query workloads",
@@ -113,4 +120,5 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         subscribers=args.subscribers,
         rate=args.rate,
         abuse=args.abuse,
+        federated=args.federated,
     )
