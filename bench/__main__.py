@@ -17,6 +17,8 @@ from bench.abuse import abuse
 from bench.client import GraphQLClient, QueryFailed
 from bench.cpu import CpuProbe, no_cpu, process_cpu, tree_cpu
 from bench.fanout import fanout
+from bench.federated.compare import compare, routing
+from bench.federated.npm import NodeUnavailable
 from bench.options import ROOT, Options, parse
 from bench.server import ServerError, own_server
 from bench.workloads import documents, prepare
@@ -89,15 +91,7 @@ async def measure(
             sample = None if workload.choices is None else workload.choices[0]
             fields = report.response_fields(await client.data(workload.document, sample))
             before = await cache_counts(client)
-            measured = await load.run(
-                client,
-                workload,
-                concurrency=options.concurrency,
-                warmup=options.warmup,
-                duration=options.duration,
-                seed=options.seed,
-                cpu=cpu,
-            )
+            measured = await load.run_with(client, workload, options, cpu)
             summaries.append(
                 report.summarise(
                     workload.name,
@@ -171,11 +165,26 @@ def bench_compare(options: Options, backend: str, docs: dict[str, str], w2: str)
     return lines
 
 
+def bench_federated(options: Options) -> list[str]:
+    if options.url is not None:
+        raise ServerError("--federated starts its own gateway and router; leave out --url")
+    w1 = documents(options.workloads_dir, ("W1",))["W1"]
+    backend = backend_of(DatabaseSettings(_env_file=ROOT / ".env").database_url)
+    with (
+        own_server(options.products, options.server_log, options.cold) as server,
+        routing(server) as running,
+    ):
+        lines = run_async(compare(server, running, options, w1))
+    return [header(options, backend), *lines]
+
+
 def bench(options: Options) -> list[str]:
     if options.subscribers is not None:
         return bench_fanout(options, options.subscribers)
     if options.abuse:
         return bench_abuse(options)
+    if options.federated:
+        return bench_federated(options)
     # Read before any server starts, so a wrong directory fails fast.
     docs = documents(options.workloads_dir, options.workloads)
     w2 = documents(options.workloads_dir, ("W2",))["W2"]
@@ -197,7 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         lines = bench(options)
-    except (ServerError, FileNotFoundError, QueryFailed, httpx.TransportError) as error:
+    except (
+        ServerError,
+        FileNotFoundError,
+        QueryFailed,
+        httpx.TransportError,
+        NodeUnavailable,
+    ) as error:
         print(f"bench: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -72,15 +72,7 @@ async def abuse(url: str, options: Options, cpu: CpuProbe, cheap_document: str) 
                 for _ in range(ABUSERS if phase == "under abuse" else 0)
             ]
             started = time.perf_counter()
-            measured[phase] = await load.run(
-                client,
-                cheap,
-                concurrency=options.concurrency,
-                warmup=options.warmup,
-                duration=options.duration,
-                seed=options.seed,
-                cpu=cpu,
-            )
+            measured[phase] = await load.run_with(client, cheap, options, cpu)
             stop.set()
             await asyncio.gather(*abusers)
             elapsed = time.perf_counter() - started

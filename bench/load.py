@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bench.client import GraphQLClient, Outcome
 from bench.cpu import CpuProbe
+from bench.options import Options
 from bench.workloads import Workload
 
 
@@ -59,3 +60,18 @@ async def run(
     last = max((o.started + o.seconds for o in outcomes), default=end)
     server_cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
     return Measured(outcomes, max(last - measure_from, 1e-9), server_cpu)
+
+
+async def run_with(
+    client: GraphQLClient, workload: Workload, options: Options, cpu: CpuProbe
+) -> Measured:
+    """`run` as the command line asked: its concurrency, warm-up, duration and seed."""
+    return await run(
+        client,
+        workload,
+        concurrency=options.concurrency,
+        warmup=options.warmup,
+        duration=options.duration,
+        seed=options.seed,
+        cpu=cpu,
+    )

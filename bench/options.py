@@ -27,6 +27,7 @@ class Options:
     abuse: bool = False
     compare: bool = False
     workers: int = 1
+    federated: bool = False
 
 
 def _workloads(value: str) -> tuple[str, ...]:
@@ -97,6 +98,12 @@ def parser() -> argparse.ArgumentParser:
         help="server processes (more than one needs REDIS_URL); CPU is summed over all",
     )
     p.add_argument(
+        "--federated",
+        action="store_true",
+        help="W1 straight to the gateway and through a federation router (Apollo Gateway from "
+        "npm, needs Node.js 20+)",
+    )
+    p.add_argument(
         "--subscribers",
         type=_positive_int,
         help="subscription fan-out mode: this many S1 subscribers instead of the query workloads",
@@ -130,4 +137,5 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         abuse=args.abuse,
         compare=args.compare,
         workers=args.workers,
+        federated=args.federated,
     )

@@ -74,7 +74,8 @@ def _log_tail(log: Path) -> str:
     return _tail(log.read_text(errors="replace")) if log.exists() else "(no log)"
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL if it has not exited after STOP_TIMEOUT_SECONDS."""
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGTERM)
@@ -121,7 +122,7 @@ def own_server(
         _wait_healthy(process, base, log_path)
         yield RunningServer(f"{base}/graphql", process.pid)
     finally:
-        _stop(process)
+        stop(process)
         _report_log(log_path, keep=log is not None)
 
 

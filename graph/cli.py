@@ -162,15 +162,17 @@ async def _seed(settings: Settings, products: int) -> bool:
         await engine.dispose()
 
 
-def _export_schema(output: str | None, possible_types: bool) -> None:
+def _export_schema(output: str | None, possible_types: bool, federation: bool) -> None:
     from graph.possible_types import possible_types_of
-    from graph.schema import build_schema
+    from graph.schema import build_schema, public_sdl
 
     schema = build_schema()
     if possible_types:
         text = json.dumps(possible_types_of(schema._schema), indent=2) + "\n"
-    else:
+    elif federation:
         text = schema.as_str() + "\n"
+    else:
+        text = public_sdl() + "\n"
     if output:
         Path(output).write_text(text)
     else:
@@ -252,11 +254,18 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("files", nargs="+", type=Path, help=".graphql files or .json manifests")
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("--output", help="write it to this file instead")
-    export.add_argument(
+    printed = export.add_mutually_exclusive_group()
+    printed.add_argument(
         "--possible-types",
         action="store_true",
         help="print each interface's and union's object types as JSON instead (for a client "
         "cache's possibleTypes)",
+    )
+    printed.add_argument(
+        "--federation",
+        action="store_true",
+        help="print the Apollo Federation subgraph SDL instead (what `_service { sdl }` "
+        "answers; compose a supergraph from it)",
     )
     check_cmd = commands.add_parser(
         "check", help="check settings, database, Redis and broker; exit 2 if anything is wrong"
@@ -304,7 +313,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.command == "export-schema":
-        _export_schema(args.output, args.possible_types)
+        _export_schema(args.output, args.possible_types, args.federation)
         return
     try:
         settings = Settings()

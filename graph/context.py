@@ -28,6 +28,7 @@ from graph.loaders.variants import (
     ImageByIdLoader,
     ImagesByProductIdLoader,
     VariantByIdLoader,
+    VariantBySkuLoader,
     VariantsByProductIdLoader,
 )
 from graph.loaders.views import ViewCountByProductIdLoader
@@ -86,7 +87,11 @@ class Loaders:
 
     @cached_property
     def variant_by_id(self) -> VariantByIdLoader:
-        return VariantByIdLoader(self.sessions, self.store)
+        return VariantByIdLoader(self.sessions, self.product_by_id, self.store)
+
+    @cached_property
+    def variant_by_sku(self) -> VariantBySkuLoader:
+        return VariantBySkuLoader(self.sessions, self.variant_by_id, self.store)
 
     @cached_property
     def variants_by_product_id(self) -> VariantsByProductIdLoader:

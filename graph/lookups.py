@@ -1,10 +1,10 @@
-"""`product(id|slug)` and `category(id|slug)`: exactly one key, hidden rows become null.
+"""`product(id|slug)`, `category(id|slug)` and a variant by SKU: hidden rows become null.
 
 Both executors use these: they return rows, and each wraps them its own way.
 """
 
-from db.rows import CategoryRow, ProductRow
-from graph import ids
+from db.rows import CategoryRow, ProductRow, VariantRow
+from graph import ids, nodes
 from graph.context import Context
 from graph.errors import BadUserInput
 from graph.validation import check_text
@@ -31,3 +31,8 @@ async def category(context: Context, id_: str | None, slug: str | None) -> Categ
     if id_ is not None:
         return await loaders.category_by_id.load(ids.decode_as(id_, "Category"))
     return await loaders.category_by_slug.load(check_text("slug", slug or ""))
+
+
+async def variant(context: Context, sku: str) -> VariantRow | None:
+    row = await context.loaders.variant_by_sku.load(check_text("sku", sku))
+    return await nodes.visible_variant(context, row)

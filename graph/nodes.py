@@ -20,7 +20,11 @@ async def _product(context: Context, key: int) -> ProductRow | None:
 
 
 async def _variant(context: Context, key: int) -> VariantRow | None:
-    row = await context.loaders.variant_by_id.load(key)
+    return await visible_variant(context, await context.loaders.variant_by_id.load(key))
+
+
+async def visible_variant(context: Context, row: VariantRow | None) -> VariantRow | None:
+    """A variant is seen with its product."""
     if row is None or await _product(context, row.product_id) is None:
         return None
     return row

@@ -1,7 +1,8 @@
 """The planned executor answers exactly as graphql-core does: the same data and the same errors
 (paths, codes, messages, locations) for the workloads, hand-written documents that reach every
-planned field, fragments, aliases, @skip/@include and errors, and 2,000 documents generated from
-the schema by hypothesis-graphql; for an anonymous viewer and an editor, on both backends."""
+planned field (Federation's `_entities` among them), fragments, aliases, @skip/@include and
+errors, and 2,000 documents generated from the schema by hypothesis-graphql; for an anonymous
+viewer and an editor, on both backends."""
 
 import asyncio
 import hashlib
@@ -18,7 +19,7 @@ from hypothesis_graphql import queries
 
 from graph.execution.executor import Executor
 from graph.execution.plan import Compiler
-from graph.schema import build_schema
+from graph.schema import build_schema, public_sdl
 from graph.settings import Settings
 from graph.state import GatewayState
 from graph.viewer import ANONYMOUS, Role, Viewer
@@ -70,6 +71,13 @@ HANDWRITTEN = [
     "{ products(first: 2) { edges { node { images(first: 21) { url } } } } }",
     '{ category(id: "Q2F0ZWdvcnk6MQ==", slug: "x") { id } }',
     '{ category(slug: "electronics") { products(first: 2, after: "bm9wZQ==") { totalCount } } }',
+    """query($reps: [_Any!]!) { _entities(representations: $reps) { __typename
+         ... on Product { id name priceRange { min { amount } } category { slug } }
+         ... on ProductVariant { sku price { amount } product { name status } }
+         ... on Category { name parent { slug } } } }""",
+    """{ _entities(representations: [{__typename: "Category", slug: "electronics"},
+         {__typename: "Nope", id: 1}, {__typename: "Category", id: "UHJvZHVjdDox"}])
+         { ... on Category { name } } }""",
 ]
 
 
@@ -94,6 +102,15 @@ def _handwritten_variables(oracle: Oracle) -> dict[str, Any]:
             encode("Job", 1),
             encode("Product", 10**9),
         ],
+        "reps": [
+            {"__typename": "Product", "id": encode("Product", product["id"])},
+            {"__typename": "Product", "slug": draft["slug"]},
+            {"__typename": "ProductVariant", "sku": variant["sku"]},
+            {"__typename": "ProductVariant", "id": encode("ProductVariant", variant["id"])},
+            {"__typename": "Category", "id": encode("Category", 3)},
+            {"__typename": "Category"},
+            {"__typename": "Product", "slug": "no-such-product"},
+        ],
     }
 
 
@@ -108,7 +125,7 @@ def _scalars() -> dict[str, st.SearchStrategy[Any]]:
 def generated_documents(count: int) -> list[str]:
     """`count` documents from hypothesis-graphql, the same ones on every run. Drawing them costs
     about 25 ms each, so they are kept under var/ for this schema and library version."""
-    schema = build_schema().as_str()
+    schema = public_sdl()
     version = importlib.metadata.version("hypothesis-graphql")
     key = hashlib.sha256(f"{version}\n{count}\n{schema}".encode()).hexdigest()[:16]
     corpus = CORPUS_DIR / f"hypothesis-graphql-{key}.json"

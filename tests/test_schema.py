@@ -10,16 +10,36 @@ from pathlib import Path
 
 import pytest
 from graphql import GraphQLObjectType, GraphQLScalarType, GraphQLUnionType
+from graphql import build_schema as build_public_schema
 
 from graph.cli import main
-from graph.schema import build_schema
+from graph.schema import build_schema, public_sdl
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_committed_schema_matches_code() -> None:
     committed = (ROOT / "schema.graphql").read_text()
-    assert committed == build_schema().as_str() + "\n", "run `make schema` and commit the result"
+    assert committed == public_sdl() + "\n", "run `make schema` and commit the result"
+
+
+def test_the_public_sdl_has_nothing_only_a_federation_router_uses() -> None:
+    committed = (ROOT / "schema.graphql").read_text()
+    subgraph = build_schema().as_str()
+    for federation_only in (
+        "_entities",
+        "_service",
+        "_Any",
+        "_Entity",
+        "@key",
+        "@shareable",
+        "@link",
+    ):
+        assert federation_only in subgraph
+        assert federation_only not in committed
+    # Defined here, where the subgraph SDL imports Federation's.
+    assert "directive @cost(weight: Int!) on FIELD_DEFINITION" in committed
+    assert "directive @cost" not in subgraph
 
 
 def test_export_schema_command_prints_the_sdl(tmp_path: Path) -> None:
@@ -40,7 +60,7 @@ def test_export_schema_command_prints_the_sdl(tmp_path: Path) -> None:
 
 
 def test_every_type_field_argument_and_enum_value_is_described() -> None:
-    schema = build_schema()._schema
+    schema = build_public_schema(public_sdl())
     missing = []
     for name, graphql_type in schema.type_map.items():
         if name.startswith("__") or name in ("String", "Int", "Boolean", "ID", "Float"):
@@ -67,7 +87,9 @@ def test_possible_types_name_every_implementation_as_the_readme_shows(
     schema = build_schema()._schema
     expected: dict[str, list[str]] = {}
     for graphql_type in schema.type_map.values():
-        if isinstance(graphql_type, GraphQLObjectType) and not graphql_type.name.startswith("__"):
+        if graphql_type.name.startswith("_"):  # GraphQL's own, and Federation's
+            continue
+        if isinstance(graphql_type, GraphQLObjectType):
             for interface in graphql_type.interfaces:
                 expected.setdefault(interface.name, []).append(graphql_type.name)
         elif isinstance(graphql_type, GraphQLUnionType):

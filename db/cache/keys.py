@@ -37,6 +37,10 @@ def variant(variant_id: int) -> str:
     return f"{NS}:variant:{variant_id}"
 
 
+def variant_sku(sku: str) -> str:
+    return f"{NS}:variant-sku:{sku}"
+
+
 def variant_generation(variant_id: int) -> str:
     return f"{NS}:g:variant:{variant_id}"
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import categories, images, products, variants
 from db.queries.categories import in_subtree
-from db.rows import ImageRow, VariantRow, reader
+from db.rows import ImageRow, ProductRow, VariantRow, reader
 
 VARIANT_COLUMNS = tuple(c for c in variants.c if c.name not in ("created_at", "updated_at"))
 IMAGE_COLUMNS = tuple(images.c)
@@ -23,6 +23,31 @@ _image = reader(ImageRow, IMAGE_COLUMNS)
 async def variants_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[VariantRow]:
     result = await session.execute(select(*VARIANT_COLUMNS).where(variants.c.id.in_(ids)))
     return [_variant(row) for row in result]
+
+
+# A variant's product decides whether the variant may be seen: its lookups bring it along.
+_PRODUCT_LABELS = {column.name: f"owner_{column.name}" for column in products.c}
+_WITH_PRODUCTS = select(
+    *VARIANT_COLUMNS, *(products.c[name].label(label) for name, label in _PRODUCT_LABELS.items())
+).join_from(variants, products, variants.c.product_id == products.c.id)
+_WITH_PRODUCTS_BY_IDS = _WITH_PRODUCTS.where(variants.c.id.in_(bindparam("ids", expanding=True)))
+_WITH_PRODUCTS_BY_SKUS = _WITH_PRODUCTS.where(variants.c.sku.in_(bindparam("skus", expanding=True)))
+
+
+def _owner(row: Any) -> ProductRow:
+    mapping = row._mapping
+    return ProductRow(**{name: mapping[label] for name, label in _PRODUCT_LABELS.items()})
+
+
+async def variants_with_products(
+    *, session: AsyncSession, ids: Sequence[int] = (), skus: Sequence[str] = ()
+) -> list[tuple[VariantRow, ProductRow]]:
+    """The variants with these ids or SKUs, each with its product, in one statement."""
+    if ids:
+        result = await session.execute(_WITH_PRODUCTS_BY_IDS, {"ids": list(ids)})
+    else:
+        result = await session.execute(_WITH_PRODUCTS_BY_SKUS, {"skus": list(skus)})
+    return [(_variant(row), _owner(row)) for row in result]
 
 
 # Built once, with expanding parameters: building them per batch cost more CPU than running them.

@@ -3,7 +3,9 @@
 The model is IBM's GraphQL Cost Directives, as Apollo Router's demand control and Shopify use it:
 every object costs 1, scalars and enums 0, a mutation's root field 10, and a list multiplies the
 cost of one item by its size. `@listSize` on a field names the size (a slicing argument such as
-`first`, or an assumed size) and `@cost` makes a field dearer (`totalCount` is a COUNT). The
+`first`, or an assumed size) and `@cost` makes a field dearer (`totalCount` is a COUNT). A list
+whose field metadata names a list argument (graph.types.demand.sized_by: `nodes(ids:)`,
+`_entities(representations:)`) has as many items as that argument holds, uncapped. The
 estimate takes every list at its requested or assumed size and every `@skip`/`@include` as
 included; the actual cost counts the objects and dear fields the result holds.
 
@@ -40,6 +42,8 @@ from graphql import (
     is_composite_type,
 )
 
+from graph.types.demand import SIZED_BY
+
 MUTATION_WEIGHT = 10
 # `__schema` and `__type` answer from memory; their subtrees are bounded by the limits.
 INTROSPECTION_WEIGHT = 10
@@ -58,11 +62,16 @@ class FieldRule:
     assumed_size: int | None = None
     slicing_arguments: tuple[str, ...] = ()
     sized_fields: frozenset[str] = frozenset()
+    # A list argument whose length is the list's size (graph.types.demand.sized_by).
+    sized_by: str | None = None
+
+
+def _strawberry_field(definition: GraphQLField) -> Any:
+    return (definition.extensions or {}).get(STRAWBERRY_DEFINITION)
 
 
 def _directive(definition: GraphQLField, name: str) -> Any:
-    strawberry_field = (definition.extensions or {}).get(STRAWBERRY_DEFINITION)
-    for directive in getattr(strawberry_field, "directives", None) or ():
+    for directive in getattr(_strawberry_field(definition), "directives", None) or ():
         found = getattr(type(directive), "__strawberry_directive__", None)
         if found is not None and (found.graphql_name or found.python_name) == name:
             return directive
@@ -83,15 +92,19 @@ def field_rule(definition: GraphQLField, *, root_of: OperationType | None) -> Fi
     cost = _directive(definition, "cost")
     if cost is not None:
         weight = int(cost.weight)
+    is_list = isinstance(nullable, GraphQLList)
+    metadata = getattr(_strawberry_field(definition), "metadata", None) or {}
+    sized_by = metadata.get(SIZED_BY)
     size = _directive(definition, "listSize")
     if size is None:
-        return FieldRule(weight, isinstance(nullable, GraphQLList))
+        return FieldRule(weight, is_list, sized_by=sized_by)
     return FieldRule(
         weight,
-        isinstance(nullable, GraphQLList),
+        is_list,
         _given(size.assumed_size),
         tuple(_given(size.slicing_arguments) or ()),
         frozenset(_given(size.sized_fields) or ()),
+        sized_by,
     )
 
 
@@ -135,12 +148,15 @@ class PlanField:
 
     def size(self, variables: Mapping[str, Any]) -> int:
         """How many items the field returns, as requested or assumed."""
+        if self.rule.sized_by is not None:
+            value = _argument(self.arguments, self.rule.sized_by, variables)
+            if value is not None:
+                # One value where a list is expected is coerced to a list of one.
+                return len(value) if isinstance(value, list) else 1
         for name in self.rule.slicing_arguments:
             value = _argument(self.arguments, name, variables)
             if isinstance(value, int) and not isinstance(value, bool):
                 return max(0, min(value, MAX_SLICE))
-            if isinstance(value, list):
-                return min(len(value), MAX_SLICE)
         if self.rule.assumed_size is not None:
             return self.rule.assumed_size
         return DEFAULT_LIST_SIZE

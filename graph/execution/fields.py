@@ -11,7 +11,9 @@ differential test holds them to it). Values are the rows the loaders return and 
     *Connection          Connection        *Edge            Edge
     PageInfo             PageInfo (the Strawberry object)
 
-A (type, field) missing here sends the whole operation to graphql-core.
+A (type, field) missing here sends the whole operation to graphql-core. Federation's
+`_entities` is planned (a router calls it for every operation that crosses into this subgraph);
+`_service` is not: a router reads it once, when it composes, and Strawberry prints it.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,7 +23,7 @@ from typing import Any, NamedTuple
 
 from db.pagination import Keyset, Page
 from db.rows import CategoryRow, ProductRow, VariantRow
-from graph import connections, cursors, ids, lookups, nodes
+from graph import connections, cursors, entities, ids, lookups, nodes
 from graph.context import Context
 from graph.errors import GatewayError
 from graph.loaders.variants import IMAGES_PER_PRODUCT
@@ -88,6 +90,12 @@ async def _nodes(
     ctx: Context, _: Sequence[Any], kw: dict[str, Any], __: frozenset[str]
 ) -> list[Any]:
     return [await nodes.nodes(ctx, kw["ids"])]
+
+
+async def _entities(
+    ctx: Context, _: Sequence[Any], kw: dict[str, Any], __: frozenset[str]
+) -> list[Any]:
+    return [await entities.entities(ctx, kw["representations"])]
 
 
 async def _product(
@@ -242,6 +250,7 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "products": batch(_products),
         "category": batch(_category),
         "categories": batch(_categories),
+        "_entities": batch(_entities),
     },
     "ProductConnection": CONNECTION,
     "CategoryConnection": CONNECTION,

@@ -161,6 +161,9 @@ class Run:
                     self._null(step, list_slot, [*list_slot.path(), index])
                 continue
             item_slot = Slot(items, index, item_nullable, list_slot)
+            if isinstance(item, Exception):  # an item's own error (`_entities`)
+                self._raise_at(step, item_slot, item)
+                continue
             self._object(step, item, items, index, item_slot, following)
 
     def _leaves(

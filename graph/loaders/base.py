@@ -2,19 +2,27 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from aiodataloader import DataLoader
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache import codec, tags
-from db.cache.aside import Cache
+from db.cache.aside import Cache, no_generation
 from graph.observability.tracing import traced_batches
 
 K = TypeVar("K")
 V = TypeVar("V")
 CK = TypeVar("CK", bound=Hashable)
 CV = TypeVar("CV")
+
+
+class Identified(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+R = TypeVar("R", bound=Identified)
 
 
 async def known_only(known: dict[CK, CV], keys: list[CK]) -> dict[CK, CV]:
@@ -70,3 +78,54 @@ class SessionLoader(DataLoader[K, V]):
         return await self.store.many(
             keys, key=key, generation=generation, load=load, encode=encode, decode=decode
         )
+
+
+def encode_id(value: int) -> bytes:
+    return str(value).encode()
+
+
+class UniqueKeyLoader(SessionLoader[str, R | None]):
+    """Rows by a unique text key (a slug, a SKU), through their loader by id. The cache keeps
+    key -> id only: an id whose row no longer has that key is a miss, so a renamed key needs no
+    invalidation of its own. Subclasses say how to read rows by key (priming `by_id`)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        by_id: DataLoader[int, R | None],
+        store: Cache | None,
+        *,
+        cache_key: Callable[[str], str],
+        key_of: Callable[[R], str],
+        absent: str,
+    ) -> None:
+        super().__init__(sessions, store)
+        self.by_id = by_id
+        self.cache_key = cache_key
+        self.key_of = key_of
+        # The generation a write bumps when it may give a row a key that no row had.
+        self.absent = absent
+
+    async def rows(self, keys: list[str]) -> list[R]:
+        raise NotImplementedError
+
+    async def batch_load_fn(self, keys: Sequence[str]) -> list[R | None]:
+        async def load(wanted: list[str]) -> dict[str, int]:
+            return {self.key_of(row): row.id for row in await self.rows(wanted)}
+
+        ids = await self.cached(
+            keys,
+            key=self.cache_key,
+            generation=no_generation,
+            load=load,
+            decode=int,
+            encode=encode_id,
+        )
+        rows = await self.by_id.load_many([ids[key] for key in keys if key in ids])
+        found = {self.key_of(row): row for row in rows if row is not None}
+        stale = [key for key in keys if key in ids and key not in found]
+        if stale:
+            found.update({self.key_of(row): row for row in await self.rows(stale)})
+        if len(found) < len(set(keys)):
+            tags.record((self.absent,))
+        return [found.get(key) for key in keys]

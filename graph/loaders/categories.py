@@ -11,8 +11,7 @@ from db.cache import keys as ck
 from db.cache.aside import Cache, no_generation
 from db.queries.categories import categories_with_ancestors, children_by_parent_ids
 from db.rows import CategoryRow
-from graph.loaders.base import SessionLoader, known_only
-from graph.loaders.products import encode_id
+from graph.loaders.base import SessionLoader, encode_id, known_only
 
 CATEGORY = codec.decoder(CategoryRow)
 CATEGORIES = codec.list_decoder(CategoryRow)

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache import codec, tags
 from db.cache import keys as ck
-from db.cache.aside import Cache, no_generation
+from db.cache.aside import Cache
 from db.cache.pages import encode_page, page_decoder
 from db.models import ProductStatus
 from db.pagination import Page, PageWindow
@@ -21,13 +21,9 @@ from db.queries.products import (
     products_by_slugs,
 )
 from db.rows import ProductRow
-from graph.loaders.base import SessionLoader, known_only
+from graph.loaders.base import SessionLoader, UniqueKeyLoader, encode_id, known_only
 
 PRODUCT = codec.decoder(ProductRow)
-
-
-def encode_id(value: int) -> bytes:
-    return str(value).encode()
 
 
 class ProductByIdLoader(SessionLoader[int, ProductRow | None]):
@@ -45,7 +41,10 @@ class ProductByIdLoader(SessionLoader[int, ProductRow | None]):
         """Rows another statement already loaded: prime this request, and the cache."""
         for row in rows:
             self.prime_missing(row.id, row)
-        if self.store is not None and rows:
+        if self.store is None:
+            # A later load of these finds the primed row and runs no batch to tag it.
+            tags.record(ck.product_generation(row.id) for row in rows)
+        elif rows:
             known = {row.id: row for row in rows}
             await self.cached(
                 list(known),
@@ -56,9 +55,8 @@ class ProductByIdLoader(SessionLoader[int, ProductRow | None]):
             )
 
 
-class ProductBySlugLoader(SessionLoader[str, ProductRow | None]):
-    """Caches slug -> id only: an id whose row no longer has that slug is a miss, so a renamed
-    slug needs no invalidation of its own."""
+class ProductBySlugLoader(UniqueKeyLoader[ProductRow]):
+    by_id: ProductByIdLoader
 
     def __init__(
         self,
@@ -66,36 +64,21 @@ class ProductBySlugLoader(SessionLoader[str, ProductRow | None]):
         by_id: ProductByIdLoader,
         store: Cache | None = None,
     ) -> None:
-        super().__init__(sessions, store)
-        self.by_id = by_id
-
-    async def batch_load_fn(self, keys: Sequence[str]) -> list[ProductRow | None]:
-        async def load(slugs: list[str]) -> dict[str, int]:
-            return {row.slug: row.id for row in await self._rows(slugs)}
-
-        ids = await self.cached(
-            keys,
-            key=ck.product_slug,
-            generation=no_generation,
-            load=load,
-            decode=int,
-            encode=encode_id,
+        # A slug no product has yet: any new or renamed product may take it.
+        absent = ck.listing_generation(None)
+        super().__init__(
+            sessions, by_id, store, cache_key=ck.product_slug, key_of=_slug, absent=absent
         )
-        rows = await self.by_id.load_many([ids[slug] for slug in keys if slug in ids])
-        found = {row.slug: row for row in rows if row is not None}
-        stale = [slug for slug in keys if slug in ids and slug not in found]
-        if stale:
-            found.update({row.slug: row for row in await self._rows(stale)})
-        if len(found) < len(set(keys)):
-            # A slug no product has yet: any new or renamed product may take it.
-            tags.record((ck.listing_generation(None),))
-        return [found.get(key) for key in keys]
 
-    async def _rows(self, slugs: list[str]) -> list[ProductRow]:
+    async def rows(self, keys: list[str]) -> list[ProductRow]:
         async with self.sessions() as session:
-            rows = await products_by_slugs(session=session, slugs=slugs)
+            rows = await products_by_slugs(session=session, slugs=keys)
         await self.by_id.remember(rows)
         return rows
+
+
+def _slug(row: ProductRow) -> str:
+    return row.slug
 
 
 @dataclass(frozen=True, slots=True)

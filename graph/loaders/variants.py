@@ -1,18 +1,24 @@
-"""Variant and image loaders."""
+"""Variant and image loaders. A variant's lookup brings its product, which primes the product
+loader: whether the variant may be seen depends on it."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache import codec
 from db.cache import keys as ck
+from db.cache.aside import Cache
 from db.queries.variants import (
     images_by_ids,
     images_by_product_ids,
-    variants_by_ids,
     variants_by_product_ids,
+    variants_with_products,
 )
-from db.rows import ImageRow, VariantRow
-from graph.loaders.base import SessionLoader
+from db.rows import ImageRow, ProductRow, VariantRow
+from graph.loaders.base import SessionLoader, UniqueKeyLoader, known_only
+from graph.loaders.products import ProductByIdLoader
 
 IMAGES_PER_PRODUCT = 20
 VARIANT = codec.decoder(VariantRow)
@@ -21,15 +27,67 @@ IMAGES = codec.list_decoder(ImageRow)
 
 
 class VariantByIdLoader(SessionLoader[int, VariantRow | None]):
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        products: ProductByIdLoader,
+        store: Cache | None = None,
+    ) -> None:
+        super().__init__(sessions, store)
+        self.products = products
+
     async def batch_load_fn(self, keys: Sequence[int]) -> list[VariantRow | None]:
-        found = await self.cached(
-            keys, key=ck.variant, generation=ck.variant_generation, load=self._load, decode=VARIANT
-        )
+        found = await self._cached(keys, self._load)
         return [found.get(key) for key in keys]
+
+    async def _cached(
+        self, keys: Sequence[int], load: Callable[[list[int]], Awaitable[dict[int, VariantRow]]]
+    ) -> dict[int, VariantRow]:
+        return await self.cached(
+            keys, key=ck.variant, generation=ck.variant_generation, load=load, decode=VARIANT
+        )
 
     async def _load(self, ids: list[int]) -> dict[int, VariantRow]:
         async with self.sessions() as session:
-            return {row.id: row for row in await variants_by_ids(session=session, ids=ids)}
+            pairs = await variants_with_products(session=session, ids=ids)
+        await self.products.remember([product for _, product in pairs])
+        return {variant.id: variant for variant, _ in pairs}
+
+    async def remember(self, pairs: Sequence[tuple[VariantRow, ProductRow]]) -> None:
+        """Variants another statement loaded with their products: prime both loaders."""
+        known = {variant.id: variant for variant, _ in pairs}
+        for variant in known.values():
+            self.prime_missing(variant.id, variant)
+        if self.store is not None and known:
+            await self._cached(list(known), lambda ids: known_only(known, ids))
+        await self.products.remember([product for _, product in pairs])
+
+
+class VariantBySkuLoader(UniqueKeyLoader[VariantRow]):
+    by_id: VariantByIdLoader
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[Any],
+        by_id: VariantByIdLoader,
+        store: Cache | None = None,
+    ) -> None:
+        # A SKU no variant has yet: creating or renaming a variant touches its product, which
+        # bumps the catalog's listing.
+        absent = ck.listing_generation(None)
+        super().__init__(
+            sessions, by_id, store, cache_key=ck.variant_sku, key_of=_sku, absent=absent
+        )
+
+    async def rows(self, keys: list[str]) -> list[VariantRow]:
+        async with self.sessions() as session:
+            pairs = await variants_with_products(session=session, skus=keys)
+        await self.by_id.remember(pairs)
+        return [variant for variant, _ in pairs]
+
+
+def _sku(row: VariantRow) -> str:
+    return row.sku
 
 
 class VariantsByProductIdLoader(SessionLoader[int, list[VariantRow]]):

@@ -11,7 +11,7 @@ from db.rows import CategoryRow
 from db.writes.categories import MAX_DEPTH
 from graph import connections, cursors, ids
 from graph.context import Context
-from graph.types.demand import COUNT, PAGED, Cost, ListSize
+from graph.types.demand import COUNT, PAGED, cost, list_size
 from graph.types.inputs import ProductFilter, ProductSort
 from graph.types.node import Node
 from graph.types.page_info import PageInfo
@@ -20,7 +20,7 @@ from graph.types.product import ProductConnection
 PAGE = connections.PAGE_ARGUMENT_DESCRIPTIONS
 
 
-@strawberry.type(description="A category of the catalog tree.")
+@strawberry.federation.type(keys=["id", "slug"], description="A category of the catalog tree.")
 class Category(Node):
     slug: str = strawberry.field(description="The category's unique, URL-safe handle.")
     name: str = strawberry.field(description="The category's name.")
@@ -53,7 +53,7 @@ class Category(Node):
 
     @strawberry.field(
         description="The direct subcategories, by position, then name.",
-        directives=[ListSize(assumed_size=10)],
+        directives=[list_size(assumed_size=10)],
     )
     async def children(self, info: Info[Context, None]) -> list["Category"]:
         rows = await info.context.loaders.children_by_category_id.load(self.row.id)
@@ -61,7 +61,7 @@ class Category(Node):
 
     @strawberry.field(
         description="The categories above this one, root first.",
-        directives=[ListSize(assumed_size=MAX_DEPTH - 1)],
+        directives=[list_size(assumed_size=MAX_DEPTH - 1)],
     )
     async def ancestors(self, info: Info[Context, None]) -> list["Category"]:
         rows = await info.context.loaders.ancestors_by_category_id.load(self.row.id)
@@ -70,7 +70,7 @@ class Category(Node):
     @strawberry.field(
         description="Products the viewer may see in this category's whole subtree, "
         "in stock or not.",
-        directives=[Cost(weight=2)],
+        directives=[cost(2)],
     )
     async def product_count(self, info: Info[Context, None]) -> int:
         return await info.context.loaders.product_count_by_category_id.load(self.row.id)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import strawberry
 
 
-@strawberry.type(description="An amount of money in one currency.")
+@strawberry.federation.type(shareable=True, description="An amount of money in one currency.")
 class Money:
     amount: Decimal = strawberry.field(description='The exact amount, such as "19.99".')
     currency: str = strawberry.field(description="The ISO 4217 currency code, such as USD.")

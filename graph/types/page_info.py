@@ -3,7 +3,7 @@
 import strawberry
 
 
-@strawberry.type(description="Where a page sits in its list.")
+@strawberry.federation.type(shareable=True, description="Where a page sits in its list.")
 class PageInfo:
     has_next_page: bool = strawberry.field(description="Whether items follow this page.")
     has_previous_page: bool = strawberry.field(description="Whether items precede this page.")

@@ -14,7 +14,7 @@ from graph.context import Context
 from graph.errors import GatewayError
 from graph.loaders.variants import IMAGES_PER_PRODUCT
 from graph.permissions import IsEditorOrNull
-from graph.types.demand import COUNT, ListSize
+from graph.types.demand import COUNT, list_size
 from graph.types.enums import ProductStatus
 from graph.types.image import ProductImage
 from graph.types.money import Money, MoneyRange
@@ -30,7 +30,9 @@ CategoryRef = Annotated["Category", strawberry.lazy("graph.types.category")]
 VariantRef = Annotated["ProductVariant", strawberry.lazy("graph.types.variant")]
 
 
-@strawberry.type(description="A product of the catalog, sold as one or more variants.")
+@strawberry.federation.type(
+    keys=["id", "slug"], description="A product of the catalog, sold as one or more variants."
+)
 class Product(Node):
     slug: str = strawberry.field(description="The product's unique, URL-safe handle.")
     name: str = strawberry.field(description="The product's name.")
@@ -79,7 +81,7 @@ class Product(Node):
 
     @strawberry.field(
         description="The product's variants, in position order.",
-        directives=[ListSize(assumed_size=10)],
+        directives=[list_size(assumed_size=10)],
     )
     async def variants(self, info: Info[Context, None]) -> list[VariantRef]:
         from graph.types.variant import ProductVariant
@@ -90,7 +92,7 @@ class Product(Node):
     @strawberry.field(
         description=f"The product's images in order; at most {IMAGES_PER_PRODUCT}.",
         directives=[
-            ListSize(
+            list_size(
                 assumed_size=IMAGES_PER_PRODUCT,
                 slicing_arguments=["first"],
                 require_one_slicing_argument=False,

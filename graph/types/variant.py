@@ -9,7 +9,7 @@ from db.rows import VariantRow
 from graph import ids
 from graph.context import Context
 from graph.errors import GatewayError
-from graph.types.demand import ListSize
+from graph.types.demand import list_size
 from graph.types.money import Money
 from graph.types.node import Node
 
@@ -25,12 +25,15 @@ class SelectedOption:
     value: str = strawberry.field(description="The chosen value, such as M.")
 
 
-@strawberry.type(description="A purchasable version of a product, such as one size and color.")
+@strawberry.federation.type(
+    keys=["id", "sku"],
+    description="A purchasable version of a product, such as one size and color.",
+)
 class ProductVariant(Node):
     sku: str = strawberry.field(description="The stock keeping unit, unique in the catalog.")
     name: str = strawberry.field(description="The variant's name.")
     selected_options: list[SelectedOption] = strawberry.field(
-        description="The options that make this variant.", directives=[ListSize(assumed_size=5)]
+        description="The options that make this variant.", directives=[list_size(assumed_size=5)]
     )
     price: Money = strawberry.field(description="What the variant costs.")
     compare_at_price: Money | None = strawberry.field(

@@ -14,7 +14,7 @@ from db.rows import WebhookDeliveryRow, WebhookRow
 from graph import connections, cursors, ids
 from graph.context import Context
 from graph.loaders.webhooks import DELIVERIES_PER_WEBHOOK
-from graph.types.demand import COUNT, ListSize
+from graph.types.demand import COUNT, list_size
 from graph.types.node import Node
 from graph.types.page_info import PageInfo
 from graph.types.user_error import UserError
@@ -93,7 +93,7 @@ class Webhook(Node):
     @strawberry.field(
         description="Its latest delivery attempts, newest first.",
         directives=[
-            ListSize(
+            list_size(
                 assumed_size=20, slicing_arguments=["first"], require_one_slicing_argument=False
             )
         ],
