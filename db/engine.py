@@ -1,8 +1,9 @@
 """Engines and session factories, built from settings by whoever owns the process lifecycle."""
 
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
@@ -11,7 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from db import stats
 from db.availability import CONNECT_FAILED, ConnectFailed, unavailable_state
-from db.read_session import ReadSession
+from db.read_session import ReadConnections
 from db.settings import DatabaseSettings
 
 
@@ -92,12 +93,18 @@ def _ensure_sqlite_directory(url: str) -> None:
         Path(path.split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def read_sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
-    """Sessions for reads that run one statement at a time, on PostgreSQL without a transaction:
-    no BEGIN and ROLLBACK round trips around each loader batch. Under READ COMMITTED each
-    statement sees its own snapshot either way, which is also why a statement whose connection
-    dropped may simply run again on a new one (ReadSession). Anything that writes uses
-    `session_factory`."""
+def read_sessions(engine: AsyncEngine) -> "Sessions":
+    """Connections for reads that run one statement at a time, on PostgreSQL without a
+    transaction: no BEGIN and ROLLBACK round trips around each loader batch. Under READ COMMITTED
+    each statement sees its own snapshot either way, which is also why a statement whose
+    connection dropped may simply run again on a new one (ReadConnection). Anything that writes
+    uses `session_factory`."""
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(engine, expire_on_commit=False, class_=ReadSession)
+    return ReadConnections(engine)
+
+
+class Sessions(Protocol):
+    """What opens a session for a batch of reads: a session factory, or ReadConnections."""
+
+    def __call__(self) -> AbstractAsyncContextManager[Any]: ...

@@ -16,7 +16,7 @@ from db.cache.backend import RedisBackend
 from db.cache.follower import ChangeFollower
 from db.cache.setup import invalidator, quick_redis
 from db.documents import trusted_document
-from db.engine import AfterCommit, create_engine, read_sessions, session_factory
+from db.engine import AfterCommit, Sessions, create_engine, read_sessions, session_factory
 from db.queries.changes import latest_change_id
 from graph.context import Loaders
 from graph.execution.budget import Budgets, MemoryBudgets, RedisBudgets
@@ -116,7 +116,7 @@ def cache_client(cache: Cache | None) -> Redis | None:
     return backend.client if isinstance(backend, RedisBackend) else None
 
 
-def newest_change_reader(sessions: async_sessionmaker[Any]) -> Callable[[], Awaitable[int]]:
+def newest_change_reader(sessions: Sessions) -> Callable[[], Awaitable[int]]:
     async def newest_change() -> int:
         async with sessions() as session:
             return await latest_change_id(session=session)
@@ -143,7 +143,7 @@ def build_event_stream(
 
 
 def build_execution(
-    settings: Settings, sessions: async_sessionmaker[Any]
+    settings: Settings, sessions: Sessions
 ) -> tuple[Documents, PersistedDocuments, Executor, Redis | None]:
     """Documents, persisted queries and budgets: in Redis when there is one, shared by every
     instance; otherwise in this process."""
@@ -184,9 +184,7 @@ def build_execution(
     return documents, persisted, executor, client
 
 
-def build_hub(
-    settings: Settings, events: EventStream, sessions: async_sessionmaker[Any]
-) -> EventHub:
+def build_hub(settings: Settings, events: EventStream, sessions: Sessions) -> EventHub:
     """Events resolve their objects through loaders without the cache (see subscriptions)."""
 
     def make_loaders(viewer: Viewer) -> Loaders:

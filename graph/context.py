@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache.aside import Cache
+from db.engine import Sessions
 from graph.loaders.categories import (
     AncestorsByCategoryIdLoader,
     CategoryByIdLoader,
@@ -47,9 +48,7 @@ log = logging.getLogger(__name__)
 class Loaders:
     """Created per request; each loader only when a resolver first asks for it."""
 
-    def __init__(
-        self, sessions: async_sessionmaker[Any], viewer: Viewer, store: Cache | None = None
-    ) -> None:
+    def __init__(self, sessions: Sessions, viewer: Viewer, store: Cache | None = None) -> None:
         self.sessions = sessions
         self.viewer = viewer
         self.store = store
@@ -146,7 +145,7 @@ class Context:
     events: "EventHub | None" = None
     # Sessions for reads (loaders, pages): without a transaction where the database allows
     # it; writes always use `sessions`.
-    reads: async_sessionmaker[Any] | None = None
+    reads: Sessions | None = None
     # How webhookCreate looks up a URL's host.
     resolve: Resolve = system_resolve
     loaders: Loaders = field(init=False)
@@ -155,7 +154,7 @@ class Context:
         self.loaders = Loaders(self.readers, self.viewer, self.store)
 
     @property
-    def readers(self) -> async_sessionmaker[Any]:
+    def readers(self) -> Sessions:
         return self.reads or self.sessions
 
     def after_write(self) -> None:

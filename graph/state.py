@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from db.cache.aside import Cache
+from db.engine import Sessions
 from graph.context import Context
 from graph.execution.documents import Documents
 from graph.execution.executor import Executor
@@ -32,7 +33,7 @@ class GatewayState:
     cache: Cache | None = None
     events: EventHub | None = None
     # Sessions for reads only (see db.engine.read_sessions).
-    reads: async_sessionmaker[Any] | None = None
+    reads: Sessions | None = None
     # Whole responses of planned queries, in this process; None when turned off.
     responses: ResponseCache | None = None
     resolve: Resolve = system_resolve

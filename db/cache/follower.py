@@ -15,10 +15,9 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
 from db.cache.aside import Cache
 from db.cache.invalidation import stale_keys
+from db.engine import Sessions
 from db.outage import Outage, stop_if_cancelled
 from db.queries.changes import changes_after, latest_change_id
 
@@ -27,9 +26,7 @@ BATCH = 500
 
 
 class ChangeFollower:
-    def __init__(
-        self, cache: Cache, sessions: async_sessionmaker[Any], *, poll_seconds: float = 1.0
-    ) -> None:
+    def __init__(self, cache: Cache, sessions: Sessions, *, poll_seconds: float = 1.0) -> None:
         self.cache = cache
         cache.followed = True
         self.sessions = sessions

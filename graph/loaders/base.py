@@ -2,13 +2,13 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from aiodataloader import DataLoader
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache import codec, tags
 from db.cache.aside import Cache, no_generation
+from db.engine import Sessions
 from graph.observability.tracing import traced_batches
 
 K = TypeVar("K")
@@ -35,7 +35,7 @@ class SessionLoader(DataLoader[K, V]):
     # does not makes any response it serves uncacheable.
     tagged = True
 
-    def __init__(self, sessions: async_sessionmaker[Any], store: Cache | None = None) -> None:
+    def __init__(self, sessions: Sessions, store: Cache | None = None) -> None:
         super().__init__()
         self.sessions = sessions
         # Not `cache`: DataLoader uses that name for its per-request memo switch.
@@ -91,7 +91,7 @@ class UniqueKeyLoader(SessionLoader[str, R | None]):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
+        sessions: Sessions,
         by_id: DataLoader[int, R | None],
         store: Cache | None,
         *,

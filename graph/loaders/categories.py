@@ -2,13 +2,11 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache import codec, tags
 from db.cache import keys as ck
 from db.cache.aside import Cache, no_generation
+from db.engine import Sessions
 from db.queries.categories import categories_with_ancestors, children_by_parent_ids
 from db.rows import CategoryRow
 from graph.loaders.base import SessionLoader, encode_id, known_only
@@ -19,7 +17,7 @@ CATEGORIES = codec.list_decoder(CategoryRow)
 
 class AncestorsByCategoryIdLoader(SessionLoader[int, list[CategoryRow]]):
     def __init__(
-        self, sessions: async_sessionmaker[Any], by_id: "CategoryByIdLoader", store: Cache | None
+        self, sessions: Sessions, by_id: "CategoryByIdLoader", store: Cache | None
     ) -> None:
         super().__init__(sessions, store)
         self.by_id = by_id
@@ -30,7 +28,7 @@ class AncestorsByCategoryIdLoader(SessionLoader[int, list[CategoryRow]]):
 
 
 class CategoryByIdLoader(SessionLoader[int, CategoryRow | None]):
-    def __init__(self, sessions: async_sessionmaker[Any], store: Cache | None = None) -> None:
+    def __init__(self, sessions: Sessions, store: Cache | None = None) -> None:
         super().__init__(sessions, store)
         self.ancestors = AncestorsByCategoryIdLoader(sessions, self, store)
 
@@ -82,7 +80,7 @@ class CategoryBySlugLoader(SessionLoader[str, CategoryRow | None]):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
+        sessions: Sessions,
         by_id: CategoryByIdLoader,
         store: Cache | None = None,
     ) -> None:

@@ -2,14 +2,12 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache import codec, tags
 from db.cache import keys as ck
 from db.cache.aside import Cache
 from db.cache.pages import encode_page, page_decoder
+from db.engine import Sessions
 from db.models import ProductStatus
 from db.pagination import Page, PageWindow
 from db.queries.products import (
@@ -60,7 +58,7 @@ class ProductBySlugLoader(UniqueKeyLoader[ProductRow]):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
+        sessions: Sessions,
         by_id: ProductByIdLoader,
         store: Cache | None = None,
     ) -> None:
@@ -96,7 +94,7 @@ class ProductPageByCategoryLoader(SessionLoader[int, Page[ProductRow]]):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
+        sessions: Sessions,
         args: ProductPageArgs,
         by_id: ProductByIdLoader,
         store: Cache | None = None,
@@ -146,7 +144,7 @@ async def _generation_keys(
 class ProductCountByCategoryIdLoader(SessionLoader[int, int]):
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
+        sessions: Sessions,
         statuses: tuple[ProductStatus, ...],
         store: Cache | None = None,
     ) -> None:

@@ -3,13 +3,11 @@ loader: whether the variant may be seen depends on it."""
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
-
-from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache import codec
 from db.cache import keys as ck
 from db.cache.aside import Cache
+from db.engine import Sessions
 from db.queries.variants import (
     images_by_ids,
     images_by_product_ids,
@@ -29,7 +27,7 @@ IMAGES = codec.list_decoder(ImageRow)
 class VariantByIdLoader(SessionLoader[int, VariantRow | None]):
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
+        sessions: Sessions,
         products: ProductByIdLoader,
         store: Cache | None = None,
     ) -> None:
@@ -68,7 +66,7 @@ class VariantBySkuLoader(UniqueKeyLoader[VariantRow]):
 
     def __init__(
         self,
-        sessions: async_sessionmaker[Any],
+        sessions: Sessions,
         by_id: VariantByIdLoader,
         store: Cache | None = None,
     ) -> None:

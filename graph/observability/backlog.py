@@ -8,10 +8,9 @@ import logging
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
+from db.engine import Sessions
 from db.jobs import JobTally, job_tallies
 from db.outbox import pending_count
 from db.queries.changes import latest_change_id
@@ -35,7 +34,7 @@ class Figures:
 
 @dataclass(slots=True)
 class Backlog:
-    sessions: async_sessionmaker[Any]
+    sessions: Sessions
     events: EventStream
     max_age: float
     figures: Figures = field(default_factory=Figures)

@@ -4,7 +4,7 @@ registry per app (never the library's global one, which every app in a process w
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CollectorRegistry,
@@ -13,10 +13,11 @@ from prometheus_client import (
     ProcessCollector,
 )
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.typing import FilteringBoundLogger
 
 from db.cache.aside import Cache
+from db.engine import Sessions
 from graph.observability.backlog import Backlog
 from graph.observability.live import LiveCollector
 from graph.observability.logs import line_logger
@@ -51,7 +52,7 @@ def build_telemetry(
     settings: Settings,
     *,
     engine: AsyncEngine,
-    reads: async_sessionmaker[Any],
+    reads: Sessions,
     cache: Cache | None,
     hub: EventHub,
     events: EventStream,

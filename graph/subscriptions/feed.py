@@ -8,10 +8,8 @@ duplicate, commit order throughout.
 
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-
+from db.engine import Sessions
 from db.queries.changes import changes_after
 from db.rows import ChangeRow
 from graph.subscriptions.hub import Delivery, EventHub, Matcher, Watch
@@ -41,9 +39,7 @@ async def _stream_page(stream: EventStream, after: int) -> list[ChangeRow] | Non
         return None
 
 
-async def _missed(
-    hub: EventHub, sessions: async_sessionmaker[Any], after: int
-) -> AsyncIterator[list[ChangeRow]]:
+async def _missed(hub: EventHub, sessions: Sessions, after: int) -> AsyncIterator[list[ChangeRow]]:
     """Pages of changes above `after`: from the stream while it has them, then from the change
     table, the source of truth, which always has the last word: the stream may lag the log
     (a relay has not appended the newest yet, or a lost stream is being refilled)."""
@@ -65,7 +61,7 @@ async def _missed(
 
 async def follow(
     hub: EventHub,
-    sessions: async_sessionmaker[Any],
+    sessions: Sessions,
     entity_type: str,
     matches: Matcher,
     after: int | None = None,
