@@ -130,7 +130,12 @@ async def federated(
     directory = tmp_path_factory.mktemp("federated")
     reviews = _reviews()
     config = uvicorn.Config(
-        ReviewsApp(reviews), host="127.0.0.1", port=free_port(), log_level="warning", ws="none"
+        ReviewsApp(reviews),
+        host="127.0.0.1",
+        port=free_port(),
+        log_level="warning",
+        ws="none",
+        log_config=None,  # leave this process's logging as the other tests expect it
     )
     reviews_server = uvicorn.Server(config)
     serving = asyncio.create_task(reviews_server.serve())

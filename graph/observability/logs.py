@@ -62,6 +62,13 @@ def configure_logging(level: str, log_format: Format, stream: TextIO | None = No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # A uvicorn configured earlier in this process (its own dictConfig) leaves its loggers with
+    # handlers, levels and no propagation: their lines would skip this handler or vanish.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.setLevel(logging.NOTSET)
+        logger.propagate = True
     logging.captureWarnings(True)
     # structlog's own loggers (the access log's) render and write themselves, the same way:
     # through the standard library's machinery a line costs about three times as much.
