@@ -38,7 +38,7 @@ EXIT_PROBLEM = 2  # as argparse exits for a usage error
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
-    workers = args.workers or settings.workers
+    workers = args.workers or settings.serve_workers
     if workers > 1 and not settings.redis_url:
         # Each process would keep its own cache and event bus: a write in one would leave the
         # others' caches stale and never reach their subscribers.
@@ -219,7 +219,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: PORT, 8000)")
     serve.add_argument(
-        "--workers", type=int, help="server processes (default: WORKERS, 1); more need REDIS_URL"
+        "--workers",
+        type=int,
+        help="server processes (default: WORKERS; else 1, or one per core in production with "
+        "REDIS_URL); more than one needs REDIS_URL",
     )
     worker = commands.add_parser("worker", help="run Celery workers (needs a broker)")
     worker.add_argument(

@@ -1,6 +1,7 @@
 """Gateway settings, read from the environment (and `.env`)."""
 
 import json
+import os
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
@@ -53,7 +54,8 @@ class Settings(WorkerSettings):
     environment: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int = 1
+    # Unset: one process, or in production with REDIS_URL one per core.
+    workers: int | None = None
     jwt_secret: str = DEVELOPMENT_SECRET
     # Adds `extensions.sqlStatements` to every response; for `make bench` and debugging only.
     expose_sql_count: bool = False
@@ -120,6 +122,14 @@ class Settings(WorkerSettings):
     @classmethod
     def _origins(cls, value: Any) -> list[str]:
         return origin_list(value)
+
+    @property
+    def serve_workers(self) -> int:
+        if self.workers is not None:
+            return self.workers
+        if self.environment == "production" and self.redis_url:
+            return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        return 1
 
     @property
     def graphiql_enabled(self) -> bool:
