@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -27,6 +28,7 @@ async def _in_transaction(database_url: str, reads: bool) -> bool:
             await session.execute(text("SELECT 1"))
             connection = await session.connection()
             raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None
             return bool(raw.driver_connection.is_in_transaction())
     finally:
         await engine.dispose()
@@ -35,3 +37,71 @@ async def _in_transaction(database_url: str, reads: bool) -> bool:
 async def test_reads_open_no_transaction_on_postgresql(reads_database: str) -> None:
     assert await _in_transaction(reads_database, reads=True) is False
     assert await _in_transaction(reads_database, reads=False) is True  # writes keep theirs
+
+
+async def _backend_pid(session: Any) -> int:
+    return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def test_read_connections_wait_between_batches(reads_database: str) -> None:
+    engine = create_engine(Settings(database_url=reads_database))
+    reads = read_sessions(engine, idle=2)
+    try:
+        async with reads() as session:
+            first = await _backend_pid(session)
+        async with reads() as session:
+            assert await _backend_pid(session) == first  # the same connection, kept
+        async with reads() as one, reads() as two:
+            pids = {await _backend_pid(one), await _backend_pid(two)}
+        assert first in pids
+        assert len(pids) == 2
+        async with reads() as one, reads() as two, reads() as three:
+            for session in (one, two, three):
+                await _backend_pid(session)
+        assert len(reads.idle.connections) == 2  # type: ignore[union-attr]  # no more than asked
+        with pytest.raises(BatchFailed) as failed:
+            await _failing_batch(reads)
+        kept = [await _pid_of(c) for c in reads.idle.connections]  # type: ignore[union-attr]
+        assert failed.value.pid not in kept  # a failed batch gives its connection back
+    finally:
+        await reads.close()
+        await engine.dispose()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+class BatchFailed(Exception):
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+
+async def _failing_batch(reads: Any) -> None:
+    async with reads() as session:
+        raise BatchFailed(await _backend_pid(session))
+
+
+async def _pid_of(connection: Any) -> int:
+    raw = await connection.get_raw_connection()
+    return int(raw.driver_connection.get_server_pid())
+
+
+async def test_idle_read_connections_killed_by_the_server_are_replaced(
+    reads_database: str,
+) -> None:
+    engine = create_engine(Settings(database_url=reads_database))
+    reads = read_sessions(engine, idle=3)
+    admin = create_engine(Settings(database_url=reads_database))
+    try:
+        async with reads() as one, reads() as two, reads() as three:
+            pids = [await _backend_pid(s) for s in (one, two, three)]
+        async with admin.connect() as connection:
+            for pid in pids:
+                await connection.execute(text(f"SELECT pg_terminate_backend({pid})"))
+        # The first batch meets a dead connection, runs again on a new one, and drops the
+        # other idle ones: no later batch meets a dead one.
+        for _ in range(3):
+            async with reads() as session:
+                assert await _backend_pid(session) not in pids
+    finally:
+        await reads.close()
+        await engine.dispose()
+        await admin.dispose()

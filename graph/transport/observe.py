@@ -2,7 +2,7 @@
 its log lines), its SQL statement count, its access log line, its metrics and, when traced, its
 span. Plain ASGI rather than Starlette's BaseHTTPMiddleware, which costs a task per request."""
 
-import secrets
+import random
 import time
 from typing import Any
 
@@ -26,7 +26,9 @@ def choose_request_id(sent: bytes | None) -> str:
         text = sent.decode("latin-1")
         if text.isascii() and text.isprintable():
             return text
-    return secrets.token_hex(16)
+    # Not `secrets`: an id needs to be unique, not unguessable, and os.urandom is a system
+    # call per request (random reseeds itself in each forked worker).
+    return f"{random.getrandbits(128):032x}"
 
 
 def _headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
