@@ -11,6 +11,8 @@ Two builders give the same columns to `split_pages`:
 The extra row in range says whether more follow.
 """
 
+import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -260,3 +262,51 @@ def split_pages(
         page.total = total
         page.keysets = [to_keyset(item) for item in page.rows]
     return pages
+
+
+class Statements:
+    """Statements by shape, built on first use and kept (the least recently used dropped past
+    `size`): building one costs more CPU than running it (SQLAlchemy constructs and aliases every
+    clause), and statements of one shape differ only in their bound values. `values` matches the
+    names of the bound parameters that carry a caller's values; any other (a LIMIT) is a constant
+    of the shape."""
+
+    def __init__(self, values: "re.Pattern[str]", size: int = 512) -> None:
+        self.values = values
+        self.size = size
+        self.built: OrderedDict[tuple[Any, ...], tuple[Select[Any], frozenset[str]]] = OrderedDict()
+
+    def get(
+        self, shape: tuple[Any, ...], build: Callable[[], Select[Any]]
+    ) -> tuple[Select[Any], frozenset[str]]:
+        """The statement of this shape and the names of its value parameters. Callers pass
+        every one of those (`bound`): none may run with the first caller's value."""
+        found = self.built.get(shape)
+        if found is None:
+            stmt = build()
+            names = frozenset(n for n in stmt.compile().params if self.values.fullmatch(n))
+            found = self.built[shape] = stmt, names
+            if len(self.built) > self.size:
+                self.built.popitem(last=False)
+        else:
+            self.built.move_to_end(shape)
+        return found
+
+
+def bound(names: frozenset[str], values: dict[str, Any]) -> dict[str, Any]:
+    """The values of a Statements entry's parameters, every one of them."""
+    missing = names - values.keys()
+    if missing:
+        raise RuntimeError(f"no values for bound parameters {sorted(missing)}")
+    return {name: values[name] for name in names}
+
+
+def window_shape(window: PageWindow) -> tuple[Any, ...]:
+    """What of a window a statement is built for; the cursor's values are bound."""
+    return (
+        window.first,
+        window.last,
+        window.after is not None,
+        window.before is not None,
+        window.with_total,
+    )

@@ -1,5 +1,6 @@
 """Category lookups. A lookup also returns each category's ancestors, found by its path."""
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,8 +14,12 @@ from db.pagination import (
     Page,
     PageWindow,
     SortKey,
+    Statements,
+    bound,
+    cursor_parameters,
     limited_page_statement,
     split_pages,
+    window_shape,
 )
 from db.rows import CategoryRow, reader
 
@@ -62,15 +67,18 @@ async def categories_with_ancestors(
     return [to_row(row) for row in result]
 
 
+_CHILDREN = (
+    select(*COLUMNS)
+    .where(categories.c.parent_id.in_(bindparam("parent_ids", expanding=True)))
+    .order_by(categories.c.position, categories.c.name, categories.c.id)
+)
+
+
 async def children_by_parent_ids(
     *, session: AsyncSession, parent_ids: Sequence[int]
 ) -> list[CategoryRow]:
-    stmt = (
-        select(*COLUMNS)
-        .where(categories.c.parent_id.in_(parent_ids))
-        .order_by(categories.c.position, categories.c.name, categories.c.id)
-    )
-    return [to_row(row) for row in await session.execute(stmt)]
+    result = await session.execute(_CHILDREN, {"parent_ids": list(parent_ids)})
+    return [to_row(row) for row in result]
 
 
 CATEGORY_SORT = SortKey(
@@ -82,20 +90,31 @@ def category_keyset(row: CategoryRow) -> Keyset:
     return Keyset((row.level, row.position, row.name, row.id))
 
 
-def _category_base(*, parent_id: int | None, roots_only: bool) -> Select[Any]:
+def _category_base(*, parent: bool, roots_only: bool) -> Select[Any]:
     stmt = select(*COLUMNS)
-    if parent_id is not None:
-        stmt = stmt.where(categories.c.parent_id == parent_id)
+    if parent:
+        stmt = stmt.where(categories.c.parent_id == bindparam("category_parent"))
     if roots_only:
         stmt = stmt.where(categories.c.parent_id.is_(None))
     return stmt
 
 
+_PAGES = Statements(re.compile(r"category_parent|(after|before)_[0-9]+"))
+
+
 async def category_page(
     *, session: AsyncSession, window: PageWindow, parent_id: int | None, roots_only: bool
 ) -> Page[CategoryRow]:
-    base = _category_base(parent_id=parent_id, roots_only=roots_only)
-    stmt = limited_page_statement(base, sort=CATEGORY_SORT, window=window)
-    rows = (await session.execute(stmt)).all()
+    parent = parent_id is not None
+    stmt, names = _PAGES.get(
+        (window_shape(window), parent, roots_only),
+        lambda: limited_page_statement(
+            _category_base(parent=parent, roots_only=roots_only),
+            sort=CATEGORY_SORT,
+            window=window,
+        ),
+    )
+    values = cursor_parameters(window) | {"category_parent": parent_id}
+    rows = (await session.execute(stmt, bound(names, values))).all()
     pages = split_pages(rows, window=window, to_item=to_row, to_keyset=category_keyset)
     return pages.get(SINGLE_PARENT, Page())

@@ -1,8 +1,7 @@
 """Product lookups, filtered pages per category subtree, and subtree counts."""
 
 import re
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -18,12 +17,15 @@ from db.pagination import (
     Page,
     PageWindow,
     SortKey,
+    Statements,
+    bound,
     cursor_parameters,
     cursor_range,
     limited_page_statement,
     sort_order,
     split_pages,
     window_page_statement,
+    window_shape,
 )
 from db.queries.categories import in_subtree
 from db.rows import ProductRow, reader
@@ -84,7 +86,7 @@ to_row = reader(ProductRow, COLUMNS)
 def _filtered(stmt: Select[Any], flt: ProductFilter, table: Any = products) -> Select[Any]:
     """`table` is `products` or an alias of it."""
     c = table.c
-    # Bound, not literal: a statement built once runs again with other values (see _memo).
+    # Bound, not literal: a statement built once runs again with other values (see _STATEMENTS).
     stmt = stmt.where(c.status.in_(bindparam("statuses", list(flt.statuses), expanding=True)))
     if flt.min_price is not None:
         stmt = stmt.where(c.min_price >= bindparam("min_price", flt.min_price, c.min_price.type))
@@ -118,49 +120,10 @@ def _parents(column: ColumnElement[Any], category_ids: Sequence[int]) -> ColumnE
     return column.in_(bindparam("parent_ids", list(category_ids), expanding=True))
 
 
-# Page statements by shape: building one costs more CPU than running it (SQLAlchemy constructs
-# and aliases every clause); values differ per call only in bound parameters.
-_STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Select[Any], frozenset[str]]] = OrderedDict()
-MAX_STATEMENTS = 512
-
-
 # The bound parameters that carry a caller's values; any other (the LIMIT, a LIKE pattern) is a
 # constant of the shape.
 VALUES = re.compile(r"statuses|min_price|max_price|scope_id|parent_ids|(after|before)_[0-9]+")
-
-
-def _memo(
-    shape: tuple[Any, ...], build: Callable[[], Select[Any]]
-) -> tuple[Select[Any], frozenset[str]]:
-    """The statement of this shape and the names of its value parameters, built on first use.
-    Callers pass every one of those: none may run with the first caller's value."""
-    found = _STATEMENTS.get(shape)
-    if found is None:
-        stmt = build()
-        found = stmt, frozenset(n for n in stmt.compile().params if VALUES.fullmatch(n))
-        _STATEMENTS[shape] = found
-        if len(_STATEMENTS) > MAX_STATEMENTS:
-            _STATEMENTS.popitem(last=False)
-    else:
-        _STATEMENTS.move_to_end(shape)
-    return found
-
-
-def _bound(names: frozenset[str], values: dict[str, Any]) -> dict[str, Any]:
-    missing = names - values.keys()
-    if missing:
-        raise RuntimeError(f"no values for bound parameters {sorted(missing)}")
-    return {name: values[name] for name in names}
-
-
-def _window_shape(window: PageWindow) -> tuple[Any, ...]:
-    return (
-        window.first,
-        window.last,
-        window.after is not None,
-        window.before is not None,
-        window.with_total,
-    )
+_STATEMENTS = Statements(VALUES)
 
 
 def _filter_shape(flt: ProductFilter) -> tuple[Any, ...]:
@@ -320,9 +283,9 @@ async def product_pages_by_category_ids(
         include_subcategories,
         sort,
         _filter_shape(flt),
-        _window_shape(window),
+        window_shape(window),
     )
-    stmt, names = _memo(
+    stmt, names = _STATEMENTS.get(
         shape,
         lambda: pages_statement(
             dialect=dialect,
@@ -335,38 +298,49 @@ async def product_pages_by_category_ids(
     )
     values = filter_parameters(flt) | cursor_parameters(window)
     values["parent_ids"] = list(category_ids)
-    rows = (await session.execute(stmt, _bound(names, values))).all()
+    rows = (await session.execute(stmt, bound(names, values))).all()
     return split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
 
 
 async def product_page(
     *, session: AsyncSession, flt: ProductFilter, sort: ProductSort, window: PageWindow
 ) -> Page[ProductRow]:
-    shape = ("page", sort, _filter_shape(flt), _window_shape(window))
-    stmt, names = _memo(
+    shape = ("page", sort, _filter_shape(flt), window_shape(window))
+    stmt, names = _STATEMENTS.get(
         shape,
         lambda: limited_page_statement(
             _filtered(select(*COLUMNS), flt), sort=sort.key(), window=window
         ),
     )
     values = filter_parameters(flt) | cursor_parameters(window)
-    rows = (await session.execute(stmt, _bound(names, values))).all()
+    rows = (await session.execute(stmt, bound(names, values))).all()
     pages = split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
     return pages.get(SINGLE_PARENT, Page())
+
+
+def _counts_by_category() -> Select[Any]:
+    parent = categories.alias("parent")
+    child = categories.alias("child")
+    return (
+        select(parent.c.id, func.count(products.c.id))
+        .select_from(parent)
+        .join(child, in_subtree(child.c.path, parent.c.path))
+        .join(products, products.c.category_id == child.c.id)
+        .where(
+            parent.c.id.in_(bindparam("category_ids", expanding=True)),
+            products.c.status.in_(bindparam("statuses", expanding=True)),
+        )
+        .group_by(parent.c.id)
+    )
+
+
+# Built once: building it (aliases and their column proxies) cost more CPU than running it.
+_COUNTS_BY_CATEGORY = _counts_by_category()
 
 
 async def product_counts_by_category_ids(
     *, session: AsyncSession, category_ids: Sequence[int], statuses: Sequence[ProductStatus]
 ) -> dict[int, int]:
     """Products of these statuses in each category's whole subtree."""
-    parent = categories.alias("parent")
-    child = categories.alias("child")
-    stmt = (
-        select(parent.c.id, func.count(products.c.id))
-        .select_from(parent)
-        .join(child, in_subtree(child.c.path, parent.c.path))
-        .join(products, products.c.category_id == child.c.id)
-        .where(parent.c.id.in_(category_ids), products.c.status.in_(statuses))
-        .group_by(parent.c.id)
-    )
-    return {row[0]: row[1] for row in await session.execute(stmt)}
+    values = {"category_ids": list(category_ids), "statuses": list(statuses)}
+    return {row[0]: row[1] for row in await session.execute(_COUNTS_BY_CATEGORY, values)}

@@ -1,7 +1,7 @@
 """The base every loader shares: a session factory (never a session) and the optional cache."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from typing import Protocol, TypeVar
 
 from aiodataloader import DataLoader
@@ -48,13 +48,21 @@ class SessionLoader(DataLoader[K, V]):
         """DataLoader's future for `key`, shielded: a caller that is cancelled (graphql-core
         cancels a failed field's siblings; a subscriber leaves) must not cancel the value that
         every other caller of this loader shares. A future cancelled anyway is loaded anew."""
+        return asyncio.shield(self._future(key))
+
+    def load_many(self, keys: Iterable[K]) -> "asyncio.Future[list[V]]":
+        """Like `load` for each key, shielded once for all of them: a shield per key cost more
+        than the batch's statement when a level loads hundreds."""
+        return asyncio.shield(asyncio.gather(*[self._future(key) for key in keys]))
+
+    def _future(self, key: K) -> "asyncio.Future[V]":
         if not self.tagged:
             tags.forbid()
         future = super().load(key)
         if future.cancelled():
             self.clear(key)
             future = super().load(key)
-        return asyncio.shield(future)
+        return future
 
     def prime_missing(self, key: K, value: V) -> None:
         """Prime without replacing a value some caller is already waiting for."""
