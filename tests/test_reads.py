@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from db.engine import create_engine, read_sessions, session_factory
+from db.migrate import upgrade
+from db.queries.categories import children_by_parent_ids
 from graph.settings import Settings
 from tests.conftest import postgres_database
 
@@ -105,3 +107,38 @@ async def test_idle_read_connections_killed_by_the_server_are_replaced(
         await reads.close()
         await engine.dispose()
         await admin.dispose()
+
+
+async def test_a_lookup_by_a_list_is_one_statement_text_for_every_length(
+    reads_database: str,
+) -> None:
+    """`column = ANY($1)` on PostgreSQL: lists of any length share one prepared statement."""
+    engine = create_engine(Settings(database_url=reads_database))
+    reads = read_sessions(engine, idle=1)
+    try:
+        await upgrade(engine)
+        async with reads() as session:
+            await session.execute(text("DELETE FROM categories"))
+            await session.execute(
+                text(
+                    "INSERT INTO categories (id, slug, name, description, parent_id, position,"
+                    " level, path, created_at, updated_at) SELECT n, 'c' || n, 'C' || n, '',"
+                    " CASE WHEN n > 1 THEN 1 END, n, CASE WHEN n > 1 THEN 1 ELSE 0 END,"
+                    " CASE WHEN n > 1 THEN '/1/' || n || '/' ELSE '/1/' END, now(), now()"
+                    " FROM generate_series(1, 6) AS n"
+                )
+            )
+            for parents in ([1], [1, 2], [2, 3, 4, 5, 1]):
+                found = await children_by_parent_ids(session=session, parent_ids=parents)  # type: ignore[arg-type]  # a ReadConnection offers what it uses
+                assert [row.id for row in found] == ([2, 3, 4, 5, 6] if 1 in parents else [])
+            prepared = await session.execute(
+                text(
+                    "SELECT count(*) FROM pg_prepared_statements"
+                    " WHERE statement LIKE '%categories.parent_id = any(%'"
+                    " AND statement NOT LIKE '%pg_prepared_statements%'"
+                )
+            )
+            assert prepared.scalar_one() == 1
+    finally:
+        await reads.close()
+        await engine.dispose()

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.lists import one_of
 from db.models import categories
 from db.pagination import (
     SINGLE_PARENT,
@@ -47,8 +48,8 @@ def _with_ancestors() -> tuple[Select[Any], Select[Any]]:
         .join_from(ancestor, target, in_subtree(target.c.path, ancestor.c.path))
     )
     return (
-        stmt.where(target.c.id.in_(bindparam("ids", expanding=True))),
-        stmt.where(target.c.slug.in_(bindparam("slugs", expanding=True))),
+        stmt.where(one_of(target.c.id, "ids")),
+        stmt.where(one_of(target.c.slug, "slugs")),
     )
 
 
@@ -69,7 +70,7 @@ async def categories_with_ancestors(
 
 _CHILDREN = (
     select(*COLUMNS)
-    .where(categories.c.parent_id.in_(bindparam("parent_ids", expanding=True)))
+    .where(one_of(categories.c.parent_id, "parent_ids"))
     .order_by(categories.c.position, categories.c.name, categories.c.id)
 )
 

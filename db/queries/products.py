@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.lists import one_of
 from db.models import ProductStatus, categories, products
 from db.pagination import (
     SINGLE_PARENT,
@@ -117,7 +118,7 @@ def filter_parameters(flt: ProductFilter) -> dict[str, Any]:
 
 
 def _parents(column: ColumnElement[Any], category_ids: Sequence[int]) -> ColumnElement[bool]:
-    return column.in_(bindparam("parent_ids", list(category_ids), expanding=True))
+    return one_of(column, "parent_ids")
 
 
 # The bound parameters that carry a caller's values; any other (the LIMIT, a LIKE pattern) is a
@@ -168,8 +169,8 @@ def filtered(stmt: Select[Any], flt: ProductFilter) -> Select[Any]:
     return _filtered(stmt, flt)
 
 
-_BY_IDS = select(*COLUMNS).where(products.c.id.in_(bindparam("ids", expanding=True)))
-_BY_SLUGS = select(*COLUMNS).where(products.c.slug.in_(bindparam("slugs", expanding=True)))
+_BY_IDS = select(*COLUMNS).where(one_of(products.c.id, "ids"))
+_BY_SLUGS = select(*COLUMNS).where(one_of(products.c.slug, "slugs"))
 
 
 async def products_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ProductRow]:
@@ -327,7 +328,7 @@ def _counts_by_category() -> Select[Any]:
         .join(child, in_subtree(child.c.path, parent.c.path))
         .join(products, products.c.category_id == child.c.id)
         .where(
-            parent.c.id.in_(bindparam("category_ids", expanding=True)),
+            one_of(parent.c.id, "category_ids"),
             products.c.status.in_(bindparam("statuses", expanding=True)),
         )
         .group_by(parent.c.id)

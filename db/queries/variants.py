@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.lists import one_of
 from db.models import categories, images, products, variants
 from db.queries.categories import in_subtree
 from db.rows import ImageRow, ProductRow, VariantRow, reader
@@ -30,8 +31,8 @@ _PRODUCT_LABELS = {column.name: f"owner_{column.name}" for column in products.c}
 _WITH_PRODUCTS = select(
     *VARIANT_COLUMNS, *(products.c[name].label(label) for name, label in _PRODUCT_LABELS.items())
 ).join_from(variants, products, variants.c.product_id == products.c.id)
-_WITH_PRODUCTS_BY_IDS = _WITH_PRODUCTS.where(variants.c.id.in_(bindparam("ids", expanding=True)))
-_WITH_PRODUCTS_BY_SKUS = _WITH_PRODUCTS.where(variants.c.sku.in_(bindparam("skus", expanding=True)))
+_WITH_PRODUCTS_BY_IDS = _WITH_PRODUCTS.where(one_of(variants.c.id, "ids"))
+_WITH_PRODUCTS_BY_SKUS = _WITH_PRODUCTS.where(one_of(variants.c.sku, "skus"))
 
 
 def _owner(row: Any) -> ProductRow:
@@ -53,7 +54,7 @@ async def variants_with_products(
 # Built once, with expanding parameters: building them per batch cost more CPU than running them.
 _VARIANTS_OF_PRODUCTS = (
     select(*VARIANT_COLUMNS)
-    .where(variants.c.product_id.in_(bindparam("product_ids", expanding=True)))
+    .where(one_of(variants.c.product_id, "product_ids"))
     .order_by(variants.c.product_id, variants.c.position, variants.c.id)
 )
 
@@ -61,7 +62,7 @@ _VARIANTS_OF_PRODUCTS = (
 def _first_images() -> Select[Any]:
     order: Any = (images.c.position, images.c.id)
     rn = func.row_number().over(partition_by=images.c.product_id, order_by=order).label("rn")
-    wanted = images.c.product_id.in_(bindparam("product_ids", expanding=True))
+    wanted = one_of(images.c.product_id, "product_ids")
     inner = select(*IMAGE_COLUMNS, rn).where(wanted).subquery()
     return (
         select(*(inner.c[c.name] for c in IMAGE_COLUMNS))
