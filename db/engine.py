@@ -93,17 +93,18 @@ def _ensure_sqlite_directory(url: str) -> None:
         Path(path.split("?")[0]).parent.mkdir(parents=True, exist_ok=True)
 
 
-def read_sessions(engine: AsyncEngine, idle: int = 0) -> ReadConnections:
+def read_sessions(engine: AsyncEngine, idle: int = 0, direct: bool = False) -> ReadConnections:
     """Connections for reads that run one statement at a time, on PostgreSQL without a
     transaction: no BEGIN and ROLLBACK round trips around each loader batch. Under READ COMMITTED
     each statement sees its own snapshot either way, which is also why a statement whose
     connection dropped may simply run again on a new one (ReadConnection). Anything that writes
     uses `session_factory`. On PostgreSQL, up to `idle` connections wait between batches
     without going back to the pool (ReadConnections); SQLite's reads return theirs, since a
-    connection kept there may keep a snapshot."""
+    connection kept there may keep a snapshot. `direct`: statements built once run straight
+    through the driver (db.direct)."""
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-        return ReadConnections(engine, idle)
+        return ReadConnections(engine, idle, direct)
     return ReadConnections(engine)
 
 

@@ -13,14 +13,16 @@ statement; without the retry, the first request to draw each dead connection wou
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from db import stats
 from db.availability import is_dropped_connection
+from db.direct import DirectStatements
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +34,18 @@ class ReadConnection:
     offers what the query functions use of a session: `execute`, `scalar`, `connection`,
     `get_bind`."""
 
-    __slots__ = ("engine", "idle", "opened")
+    __slots__ = ("direct", "engine", "idle", "opened")
 
-    def __init__(self, engine: AsyncEngine, idle: "IdleConnections | None" = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        idle: "IdleConnections | None" = None,
+        direct: DirectStatements | None = None,
+    ) -> None:
         self.engine = engine
         self.opened: AsyncConnection | None = None
         self.idle = idle
+        self.direct = direct
 
     async def __aenter__(self) -> "ReadConnection":
         return self
@@ -90,6 +98,32 @@ class ReadConnection:
     async def scalar(self, statement: Any, parameters: Mapping[str, Any] | None = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
 
+    async def rows(
+        self, statement: Any, parameters: Mapping[str, Any] | None = None
+    ) -> Sequence[Any]:
+        """Every row of a statement built once, straight through the driver where it can
+        (db.direct); else, or should that fail, through `execute`."""
+        direct = self.direct
+        if direct is not None:
+            try:
+                compiled = direct.get(statement)
+                if compiled is not None:
+                    opened = await self.connection()
+                    driver: Any = (await opened.get_raw_connection()).driver_connection
+                    # The driver keeps it prepared, by its text, on each connection.
+                    prepared = await driver.prepare(compiled.sql)
+                    if compiled.results is None:
+                        types = [attribute.type.oid for attribute in prepared.get_attributes()]
+                        compiled.describe(types, direct.dialect)
+                    stats.count_statement()
+                    return compiled.rows(await prepared.fetch(*compiled.arguments(parameters)))
+            except Exception:
+                # A dropped connection, a server error: SQLAlchemy runs it again and reports
+                # (and retries) it as the rest of the gateway expects.
+                direct.failures += 1
+                log.debug("a direct read failed; running it through SQLAlchemy", exc_info=True)
+        return (await self.execute(statement, parameters)).all()
+
 
 class IdleConnections:
     """Connections between batches, still checked out of the engine's pool (which therefore
@@ -131,15 +165,30 @@ class ReadConnections:
     transaction stays open between statements); `close` returns them before the engine is
     disposed."""
 
-    __slots__ = ("engine", "idle")
+    __slots__ = ("direct", "engine", "idle")
 
-    def __init__(self, engine: AsyncEngine, idle_size: int = 0) -> None:
+    def __init__(self, engine: AsyncEngine, idle_size: int = 0, direct: bool = False) -> None:
         self.engine = engine
         self.idle = IdleConnections(idle_size) if idle_size else None
+        self.direct = DirectStatements(engine.dialect) if direct else None
 
     def __call__(self) -> ReadConnection:
-        return ReadConnection(self.engine, self.idle)
+        return ReadConnection(self.engine, self.idle, self.direct)
 
     async def close(self) -> None:
         if self.idle is not None:
             await self.idle.close()
+
+
+async def read_rows(
+    session: Any, statement: Any, parameters: Mapping[str, Any] | None = None
+) -> Sequence[Any]:
+    """Every row of a statement built once: through ReadConnection.rows where the session is
+    one, else (a write's session, which reads inside its transaction) through `execute`."""
+    rows = getattr(session, "rows", None)
+    found: Sequence[Any] = (
+        await rows(statement, parameters)
+        if rows is not None
+        else (await session.execute(statement, parameters)).all()
+    )
+    return found

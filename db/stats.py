@@ -27,9 +27,12 @@ def stop_counting(token: Token[StatementCounter | None]) -> None:
     _current.reset(token)
 
 
+def count_statement(*_: Any) -> None:
+    """One statement sent, by SQLAlchemy (its event) or straight through the driver."""
+    counter = _current.get()
+    if counter is not None:
+        counter.count += 1
+
+
 def install(engine: Engine) -> None:
-    @event.listens_for(engine, "before_cursor_execute")
-    def _count(*_: Any) -> None:
-        counter = _current.get()
-        if counter is not None:
-            counter.count += 1
+    event.listen(engine, "before_cursor_execute", count_statement)

@@ -209,7 +209,7 @@ def create_app(
         cache = settings.build_cache()
         responses = build_responses(settings, cache)
         sessions = session_factory(engine, after_commit(cache, responses))
-        reads = read_sessions(engine, idle=settings.database_pool_size)
+        reads = read_sessions(engine, idle=settings.database_pool_size, direct=True)
         dispatcher = build_dispatcher(settings, cache, resolve)
         events, events_client = build_event_stream(settings, sessions)
         relay = Relay(sessions, dispatcher, settings, events)
@@ -235,6 +235,9 @@ def create_app(
             redis_clients=[client for client in redis_clients if client is not None],
             span_exporter=span_exporter,
         )
+        if telemetry.tracing is not None:
+            # Statement spans hang on SQLAlchemy's cursor events, which direct reads skip.
+            reads.direct = None
         app.state.gateway = GatewayState(
             settings=settings,
             engine=engine,

@@ -22,6 +22,7 @@ from db.pagination import (
     split_pages,
     window_shape,
 )
+from db.read_session import read_rows
 from db.rows import CategoryRow, reader
 
 COLUMNS = tuple(categories.c)
@@ -62,9 +63,9 @@ async def categories_with_ancestors(
 ) -> list[CategoryRow]:
     """The categories with these ids or slugs and all their ancestors, in one statement."""
     if ids:
-        result = await session.execute(_WITH_ANCESTORS_BY_ID, {"ids": list(ids)})
+        result = await read_rows(session, _WITH_ANCESTORS_BY_ID, {"ids": list(ids)})
     else:
-        result = await session.execute(_WITH_ANCESTORS_BY_SLUG, {"slugs": list(slugs)})
+        result = await read_rows(session, _WITH_ANCESTORS_BY_SLUG, {"slugs": list(slugs)})
     return [to_row(row) for row in result]
 
 
@@ -78,7 +79,7 @@ _CHILDREN = (
 async def children_by_parent_ids(
     *, session: AsyncSession, parent_ids: Sequence[int]
 ) -> list[CategoryRow]:
-    result = await session.execute(_CHILDREN, {"parent_ids": list(parent_ids)})
+    result = await read_rows(session, _CHILDREN, {"parent_ids": list(parent_ids)})
     return [to_row(row) for row in result]
 
 
@@ -116,6 +117,6 @@ async def category_page(
         ),
     )
     values = cursor_parameters(window) | {"category_parent": parent_id}
-    rows = (await session.execute(stmt, bound(names, values))).all()
+    rows = await read_rows(session, stmt, bound(names, values))
     pages = split_pages(rows, window=window, to_item=to_row, to_keyset=category_keyset)
     return pages.get(SINGLE_PARENT, Page())

@@ -29,6 +29,7 @@ from db.pagination import (
     window_shape,
 )
 from db.queries.categories import in_subtree
+from db.read_session import read_rows
 from db.rows import ProductRow, reader
 
 COLUMNS = tuple(products.c)
@@ -88,7 +89,7 @@ def _filtered(stmt: Select[Any], flt: ProductFilter, table: Any = products) -> S
     """`table` is `products` or an alias of it."""
     c = table.c
     # Bound, not literal: a statement built once runs again with other values (see _STATEMENTS).
-    stmt = stmt.where(c.status.in_(bindparam("statuses", list(flt.statuses), expanding=True)))
+    stmt = stmt.where(one_of(c.status, "statuses"))
     if flt.min_price is not None:
         stmt = stmt.where(c.min_price >= bindparam("min_price", flt.min_price, c.min_price.type))
     if flt.max_price is not None:
@@ -174,12 +175,12 @@ _BY_SLUGS = select(*COLUMNS).where(one_of(products.c.slug, "slugs"))
 
 
 async def products_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ProductRow]:
-    result = await session.execute(_BY_IDS, {"ids": list(ids)})
+    result = await read_rows(session, _BY_IDS, {"ids": list(ids)})
     return [to_row(row) for row in result]
 
 
 async def products_by_slugs(*, session: AsyncSession, slugs: Sequence[str]) -> list[ProductRow]:
-    result = await session.execute(_BY_SLUGS, {"slugs": list(slugs)})
+    result = await read_rows(session, _BY_SLUGS, {"slugs": list(slugs)})
     return [to_row(row) for row in result]
 
 
@@ -299,7 +300,7 @@ async def product_pages_by_category_ids(
     )
     values = filter_parameters(flt) | cursor_parameters(window)
     values["parent_ids"] = list(category_ids)
-    rows = (await session.execute(stmt, bound(names, values))).all()
+    rows = await read_rows(session, stmt, bound(names, values))
     return split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
 
 
@@ -314,7 +315,7 @@ async def product_page(
         ),
     )
     values = filter_parameters(flt) | cursor_parameters(window)
-    rows = (await session.execute(stmt, bound(names, values))).all()
+    rows = await read_rows(session, stmt, bound(names, values))
     pages = split_pages(rows, window=window, to_item=to_row, to_keyset=sort.keyset)
     return pages.get(SINGLE_PARENT, Page())
 
@@ -329,7 +330,7 @@ def _counts_by_category() -> Select[Any]:
         .join(products, products.c.category_id == child.c.id)
         .where(
             one_of(parent.c.id, "category_ids"),
-            products.c.status.in_(bindparam("statuses", expanding=True)),
+            one_of(products.c.status, "statuses"),
         )
         .group_by(parent.c.id)
     )
@@ -344,4 +345,4 @@ async def product_counts_by_category_ids(
 ) -> dict[int, int]:
     """Products of these statuses in each category's whole subtree."""
     values = {"category_ids": list(category_ids), "statuses": list(statuses)}
-    return {row[0]: row[1] for row in await session.execute(_COUNTS_BY_CATEGORY, values)}
+    return {row[0]: row[1] for row in await read_rows(session, _COUNTS_BY_CATEGORY, values)}

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.lists import one_of
 from db.models import categories, images, products, variants
 from db.queries.categories import in_subtree
+from db.read_session import read_rows
 from db.rows import ImageRow, ProductRow, VariantRow, reader
 
 VARIANT_COLUMNS = tuple(c for c in variants.c if c.name not in ("created_at", "updated_at"))
@@ -45,9 +46,9 @@ async def variants_with_products(
 ) -> list[tuple[VariantRow, ProductRow]]:
     """The variants with these ids or SKUs, each with its product, in one statement."""
     if ids:
-        result = await session.execute(_WITH_PRODUCTS_BY_IDS, {"ids": list(ids)})
+        result = await read_rows(session, _WITH_PRODUCTS_BY_IDS, {"ids": list(ids)})
     else:
-        result = await session.execute(_WITH_PRODUCTS_BY_SKUS, {"skus": list(skus)})
+        result = await read_rows(session, _WITH_PRODUCTS_BY_SKUS, {"skus": list(skus)})
     return [(_variant(row), _owner(row)) for row in result]
 
 
@@ -77,7 +78,7 @@ _FIRST_IMAGES = _first_images()
 async def variants_by_product_ids(
     *, session: AsyncSession, product_ids: Sequence[int]
 ) -> list[VariantRow]:
-    result = await session.execute(_VARIANTS_OF_PRODUCTS, {"product_ids": list(product_ids)})
+    result = await read_rows(session, _VARIANTS_OF_PRODUCTS, {"product_ids": list(product_ids)})
     return [_variant(row) for row in result]
 
 
@@ -86,7 +87,7 @@ async def images_by_product_ids(
 ) -> list[ImageRow]:
     """The first `per_product` images of each product, in position order."""
     params = {"product_ids": list(product_ids), "per_product": per_product}
-    return [_image(row) for row in await session.execute(_FIRST_IMAGES, params)]
+    return [_image(row) for row in await read_rows(session, _FIRST_IMAGES, params)]
 
 
 async def images_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ImageRow]:
