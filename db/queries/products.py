@@ -85,11 +85,15 @@ class ProductFilter:
 to_row = reader(ProductRow, COLUMNS)
 
 
-def _filtered(stmt: Select[Any], flt: ProductFilter, table: Any = products) -> Select[Any]:
+def _filtered(
+    stmt: Select[Any], flt: ProductFilter, table: Any = products, *, inline: bool = False
+) -> Select[Any]:
     """`table` is `products` or an alias of it."""
     c = table.c
     # Bound, not literal: a statement built once runs again with other values (see _STATEMENTS).
-    stmt = stmt.where(one_of(c.status, "statuses"))
+    statuses = list(flt.statuses)
+    # Bound by name for statements run with filter_parameters; by value for one-off statements.
+    stmt = stmt.where(c.status.in_(statuses) if inline else one_of(c.status, "statuses"))
     if flt.min_price is not None:
         stmt = stmt.where(c.min_price >= bindparam("min_price", flt.min_price, c.min_price.type))
     if flt.max_price is not None:
@@ -167,7 +171,7 @@ def _first_pages_base(
 
 def filtered(stmt: Select[Any], flt: ProductFilter) -> Select[Any]:
     """`stmt`, a select over products, narrowed by `flt` the way every product list is."""
-    return _filtered(stmt, flt)
+    return _filtered(stmt, flt, inline=True)
 
 
 _BY_IDS = select(*COLUMNS).where(one_of(products.c.id, "ids"))

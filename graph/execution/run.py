@@ -111,6 +111,9 @@ class Run:
         return list(following.values())
 
     def _copy(self, step: Step, get: Any, group: Group, following: dict[int, Group]) -> None:
+        if step.serialize is not None and not step.is_list:
+            self._copy_leaves(step, get, group)
+            return
         for value, out, slot in zip(group.values, group.outs, group.slots, strict=True):
             try:
                 result = get(value)
@@ -118,6 +121,27 @@ class Run:
                 self._fail(step, out, slot, error)
                 continue
             self._complete(step, result, out, slot, following)
+
+    def _copy_leaves(self, step: Step, get: Any, group: Group) -> None:
+        """`_copy` then `_complete` for a scalar field, in one loop: most of a response's
+        fields are these, and a call per field was a third of their cost."""
+        key, serialize, non_null = step.key, step.serialize, step.non_null
+        assert serialize is not None
+        completed = 0
+        for value, out, slot in zip(group.values, group.outs, group.slots, strict=True):
+            try:
+                result = get(value)
+                if result is None:
+                    out[key] = None
+                    if non_null:
+                        self._null(step, slot, [*slot.path(), key])
+                    continue
+                out[key] = serialize(result)
+            except Exception as error:
+                self._fail(step, out, slot, error)
+                continue
+            completed += 1
+        self.cost += step.weight * completed
 
     async def _batch(self, step: Step, group: Group) -> list[Any]:
         arguments = step.static_arguments
