@@ -85,6 +85,8 @@ async def measure(
             backend = await external_backend(client)
         print("collecting variables ...", file=sys.stderr)
         workloads = await prepare(client, docs, w2)
+        if options.distinct is not None:
+            workloads = [w.first_choices(options.distinct) for w in workloads]
         summaries: list[report.Summary] = []
         for workload in workloads:
             print(f"{workload.name} ...", file=sys.stderr)

@@ -1,5 +1,6 @@
 """One GraphQL request, timed and judged: status, `errors`, and the SQL statement count."""
 
+import asyncio
 import time
 from dataclasses import dataclass
 from types import TracebackType
@@ -7,6 +8,8 @@ from typing import Any, Self
 
 import httpx
 import orjson
+
+from bench.wire import Wire, WireError
 
 HEADERS = {"content-type": "application/json", "accept": "application/json"}
 ERROR_TEXT = 120
@@ -50,6 +53,8 @@ class GraphQLClient:
         self.url = url
         limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self.http = httpx.AsyncClient(headers=HEADERS, limits=limits, timeout=30.0)
+        # The measured requests go over the lean client; httpx prepares (and reads cookies).
+        self.wire = Wire(url, connections, HEADERS)
 
     async def __aenter__(self) -> Self:
         return self
@@ -61,20 +66,21 @@ class GraphQLClient:
         traceback: TracebackType | None,
     ) -> None:
         await self.http.aclose()
+        await self.wire.__aexit__(None, None, None)
 
     async def send(self, document: str, variables: dict[str, Any] | None) -> Outcome:
         payload = orjson.dumps({"query": document, "variables": variables})
         started = time.perf_counter()
         try:
-            response = await self.http.post(self.url, content=payload)
-        except httpx.HTTPError as error:
+            status, content = await asyncio.wait_for(self.wire.post(payload), 30.0)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, WireError) as error:
             return Outcome(started, time.perf_counter() - started, type(error).__name__, None)
         seconds = time.perf_counter() - started
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError:
-            return Outcome(started, seconds, f"HTTP {response.status_code}, not JSON", None)
-        return Outcome(started, seconds, _error(response.status_code, body), _sql(body))
+            return Outcome(started, seconds, f"HTTP {status}, not JSON", None)
+        return Outcome(started, seconds, _error(status, body), _sql(body))
 
     async def data(self, document: str, variables: dict[str, Any] | None = None) -> Any:
         """The `data` of a query that must succeed."""

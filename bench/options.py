@@ -28,6 +28,7 @@ class Options:
     compare: bool = False
     workers: int = 1
     federated: bool = False
+    distinct: int | None = None
 
 
 def _workloads(value: str) -> tuple[str, ...]:
@@ -72,6 +73,12 @@ def parser() -> argparse.ArgumentParser:
         help="where the W*.graphql documents are; default bench/workloads",
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the variable picker")
+    p.add_argument(
+        "--distinct",
+        type=_positive_int,
+        help="send only the first N variable sets of each workload: warm, nearly every "
+        "request after the warm-up is then a response-cache hit; default all",
+    )
     cache = p.add_mutually_exclusive_group()
     cache.add_argument(
         "--warm", dest="cold", action="store_false", help="the started server caches (default)"
@@ -138,4 +145,5 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         compare=args.compare,
         workers=args.workers,
         federated=args.federated,
+        distinct=args.distinct,
     )

@@ -31,6 +31,10 @@ class Workload:
     # None: the workload takes no variables; otherwise workers pick from these at random.
     choices: list[Variables] | None
 
+    def first_choices(self, count: int) -> "Workload":
+        choices = None if self.choices is None else self.choices[:count]
+        return Workload(self.name, self.document, choices)
+
 
 def documents(directory: Path, names: tuple[str, ...]) -> dict[str, str]:
     found: dict[str, str] = {}
