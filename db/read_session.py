@@ -110,13 +110,15 @@ class ReadConnection:
                 if compiled is not None:
                     opened = await self.connection()
                     driver: Any = (await opened.get_raw_connection()).driver_connection
-                    # The driver keeps it prepared, by its text, on each connection.
-                    prepared = await driver.prepare(compiled.sql)
                     if compiled.results is None:
+                        # Once: `prepare` makes a statement of its own each time, where `fetch`
+                        # reuses the one the driver keeps per connection for this text.
+                        prepared = await driver.prepare(compiled.sql)
                         types = [attribute.type.oid for attribute in prepared.get_attributes()]
                         compiled.describe(types, direct.dialect)
                     stats.count_statement()
-                    return compiled.rows(await prepared.fetch(*compiled.arguments(parameters)))
+                    records = await driver.fetch(compiled.sql, *compiled.arguments(parameters))
+                    return compiled.rows(records)
             except Exception:
                 # A dropped connection, a server error: SQLAlchemy runs it again and reports
                 # (and retries) it as the rest of the gateway expects.
