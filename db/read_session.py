@@ -25,6 +25,7 @@ from db.availability import is_dropped_connection
 from db.direct import DirectStatements
 
 log = logging.getLogger(__name__)
+DRIVER = "gateway.driver_connection"
 
 
 class ReadConnection:
@@ -109,7 +110,12 @@ class ReadConnection:
                 compiled = direct.get(statement)
                 if compiled is not None:
                     opened = await self.connection()
-                    driver: Any = (await opened.get_raw_connection()).driver_connection
+                    # Kept with the pooled connection (SQLAlchemy empties `info` when it
+                    # replaces it): asking for it costs a hop into SQLAlchemy's greenlet.
+                    driver: Any = opened.info.get(DRIVER)
+                    if driver is None:
+                        raw = await opened.get_raw_connection()
+                        driver = opened.info[DRIVER] = raw.driver_connection
                     if compiled.results is None:
                         # Once: `prepare` makes a statement of its own each time, where `fetch`
                         # reuses the one the driver keeps per connection for this text.
