@@ -13,6 +13,7 @@ from sqlalchemy.pool import NullPool
 from db import stats
 from db.availability import CONNECT_FAILED, ConnectFailed, unavailable_state
 from db.read_session import ReadConnections
+from db.search.text import vocabulary_similarity
 from db.settings import DatabaseSettings
 
 
@@ -85,6 +86,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+    # Typo tolerance reads the vocabulary with pg_trgm's measure (see db.search.text).
+    dbapi_connection.create_function(
+        "search_similarity", 2, vocabulary_similarity, deterministic=True
+    )
 
 
 def _ensure_sqlite_directory(url: str) -> None:

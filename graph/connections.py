@@ -1,6 +1,6 @@
 """Turns connection arguments into checked page requests, and pages into connections."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -17,8 +17,9 @@ from db.queries import categories as category_queries
 from db.queries import changes as change_queries
 from db.queries import products as product_queries
 from db.queries import webhooks as webhook_queries
+from db.queries.search import Search
 from db.rows import CategoryRow, ChangeRow, JobRow, ProductRow, WebhookRow
-from graph import cursors, ids
+from graph import cursors, ids, search
 from graph.context import Context
 from graph.errors import BadUserInput
 from graph.loaders.products import ProductPageArgs
@@ -35,6 +36,12 @@ PAGE_ARGUMENT_DESCRIPTIONS = {
     "last": "How many items from the end (or up to `before`), 0 to 100.",
     "before": "End before the item with this cursor.",
 }
+SEARCH_DESCRIPTION = (
+    "Words to find in the name, category names, SKUs and description; each word matches the "
+    'start of a word, a longer word also a close misspelling. "Quoted words" match as a '
+    "phrase, `or` between words matches either, `-word` excludes. Blank means no search; at "
+    "most 200 characters."
+)
 CATEGORY_SORT_NAME = "CATEGORY"
 CATEGORY_KEY_TYPES = (int, int, str, int)
 SORT_KEY_TYPES: dict[product_queries.ProductSortField, tuple[type, ...]] = {
@@ -124,21 +131,55 @@ def product_filter(viewer: Viewer, given: ProductFilter | None) -> product_queri
 
 
 def product_sort(given: ProductSort | None) -> tuple[product_queries.ProductSort, str]:
-    if given is None:
+    if given is None or search.relevance_requested(given.field):
         return product_queries.ProductSort(), "NAME:ASC"
     field = product_queries.ProductSortField(given.field.value)
     descending = given.direction is SortDirection.DESC
     return product_queries.ProductSort(field, descending), f"{field}:{given.direction.value}"
 
 
-def product_connection(page: Page[ProductRow], sort_name: str) -> ProductConnection:
+def product_connection(
+    page: Page[ProductRow], sort_name: str, matches: Search | None = None
+) -> ProductConnection:
     edges = [
         ProductEdge(node=Product.from_row(row), sort_name=sort_name, keyset=keyset)
         for row, keyset in zip(page.rows, page.keysets, strict=True)
     ]
     return ProductConnection(
-        edges=edges, page_info=page_info(page, sort_name), total_count=page.total
+        edges=edges, page_info=page_info(page, sort_name), total_count=page.total, search=matches
     )
+
+
+async def searched_page(
+    context: Context,
+    request: PageArguments,
+    matches: Search,
+    given_sort: ProductSort | None,
+    with_total: bool,
+) -> tuple[Page[ProductRow], str]:
+    """A page of a search's matches, by relevance unless `given_sort` names another order."""
+    if given_sort is None or search.relevance_requested(given_sort.field):
+        if given_sort is not None and given_sort.direction is SortDirection.DESC:
+            raise BadUserInput("RELEVANCE sorts best first: pass ASC or leave `direction` out.")
+        types: tuple[type, ...] = search.RELEVANCE_KEY_TYPES
+        sort, sort_name = None, search.RELEVANCE_SORT_NAME
+    else:
+        sort, sort_name = product_sort(given_sort)
+        types = SORT_KEY_TYPES[sort.field]
+    window = page_window(context.settings, request, sort_name, types, with_total)
+    return await search.search_page(context, matches, sort, window), sort_name
+
+
+def category_search(
+    context: Context,
+    category_id: int,
+    text: str | None,
+    given_filter: ProductFilter | None,
+    include_subcategories: bool,
+) -> Search:
+    """What a category's list matches: within the category, whatever the filter's category."""
+    flt = replace(product_filter(context.viewer, given_filter), category_id=category_id)
+    return Search(search.search_query(text), flt, own_category_only=not include_subcategories)
 
 
 def category_page_args(
@@ -169,7 +210,15 @@ async def category_products(
     given_filter: ProductFilter | None,
     given_sort: ProductSort | None,
     include_subcategories: bool,
+    text: str | None = None,
 ) -> ProductConnection:
+    matches = category_search(info.context, category_id, text, given_filter, include_subcategories)
+    if matches.query is not None:
+        with_total = selects(info, "totalCount")
+        page, sort_name = await searched_page(
+            info.context, request, matches, given_sort, with_total
+        )
+        return product_connection(page, sort_name, matches)
     args, sort_name = category_page_args(
         info.context,
         request,
@@ -179,7 +228,7 @@ async def category_products(
         selects(info, "totalCount"),
     )
     page = await info.context.loaders.product_page(args).load(category_id)
-    return product_connection(page, sort_name)
+    return product_connection(page, sort_name, matches)
 
 
 async def product_page(
@@ -188,10 +237,14 @@ async def product_page(
     given_filter: ProductFilter | None,
     given_sort: ProductSort | None,
     with_total: bool,
+    text: str | None = None,
 ) -> tuple[Page[ProductRow], str]:
-    """A page of all products, and the name its cursors carry."""
-    sort, sort_name = product_sort(given_sort)
+    """A page of all products (or of a search's matches), and the name its cursors carry."""
     flt = product_filter(context.viewer, given_filter)
+    query = search.search_query(text)
+    if query is not None:
+        return await searched_page(context, request, Search(query, flt), given_sort, with_total)
+    sort, sort_name = product_sort(given_sort)
     window = page_window(
         context.settings, request, sort_name, SORT_KEY_TYPES[sort.field], with_total
     )
@@ -222,11 +275,13 @@ async def products(
     request: PageArguments,
     given_filter: ProductFilter | None,
     given_sort: ProductSort | None,
+    text: str | None = None,
 ) -> ProductConnection:
     page, sort_name = await product_page(
-        info.context, request, given_filter, given_sort, selects(info, "totalCount")
+        info.context, request, given_filter, given_sort, selects(info, "totalCount"), text
     )
-    return product_connection(page, sort_name)
+    flt = product_filter(info.context.viewer, given_filter)
+    return product_connection(page, sort_name, Search(search.search_query(text), flt))
 
 
 async def category_page(

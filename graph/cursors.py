@@ -27,6 +27,12 @@ def _int(value: Any) -> int:
     return value
 
 
+def _float(value: Any) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError
+    return float(value)
+
+
 def _decimal(value: Any) -> Decimal:
     return Decimal(_text(value))
 
@@ -38,7 +44,13 @@ def _datetime(value: Any) -> datetime:
     return parsed
 
 
-PARSERS: dict[type, Parser] = {str: _text, int: _int, Decimal: _decimal, datetime: _datetime}
+PARSERS: dict[type, Parser] = {
+    str: _text,
+    int: _int,
+    float: _float,
+    Decimal: _decimal,
+    datetime: _datetime,
+}
 
 
 def _plain(value: Any) -> Any:

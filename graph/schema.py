@@ -10,7 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from db.models import JobStatus as DbJobStatus
-from graph import connections, entities, ids, lookups, nodes, sdl
+from graph import connections, entities, ids, lookups, nodes, sdl, search
 from graph.context import Context
 from graph.mutation import Mutation
 from graph.permissions import IsAdmin, IsEditor
@@ -24,10 +24,12 @@ from graph.types.job import Job, JobConnection, JobStatus
 from graph.types.node import Node
 from graph.types.product import Product, ProductConnection
 from graph.types.scalars import SCALARS
+from graph.types.suggestion import SearchSuggestion
 from graph.types.variant import ProductVariant
 from graph.types.webhook import Webhook, WebhookConnection
 
 PAGE = connections.PAGE_ARGUMENT_DESCRIPTIONS
+SEARCH = connections.SEARCH_DESCRIPTION
 # Strawberry's newest; Apollo's composition and routers read it (The Guild's composition stops
 # at 2.9 so far, which has every directive used here: change this to compose with it).
 FEDERATION_VERSION: Literal["2.11"] = "2.11"
@@ -124,11 +126,15 @@ class Query:
             ProductFilter | None, strawberry.argument(description="Conditions products meet.")
         ] = None,
         sort_by: Annotated[
-            ProductSort | None, strawberry.argument(description="The order; NAME ASC if omitted.")
+            ProductSort | None,
+            strawberry.argument(
+                description="The order; RELEVANCE with a search, else NAME ASC, if omitted."
+            ),
         ] = None,
+        search: Annotated[str | None, strawberry.argument(description=SEARCH)] = None,
     ) -> ProductConnection:
         request = connections.PageArguments(first, after, last, before)
-        return await connections.products(info, request, filter, sort_by)
+        return await connections.products(info, request, filter, sort_by, search)
 
     @strawberry.field(description="One category by id or slug (exactly one); null if absent.")
     async def category(
@@ -158,6 +164,28 @@ class Query:
         return category_connection(
             await connections.categories(info, request, parent_id, bool(roots_only))
         )
+
+    @strawberry.field(
+        description="For a search box as the shopper types: categories, then product names, "
+        "with words that start as the prefix's words do; the viewer's products only.",
+        directives=[
+            list_size(assumed_size=search.DEFAULT_SUGGESTIONS, slicing_arguments=["first"])
+        ],
+    )
+    async def search_suggestions(
+        self,
+        info: Info[Context, None],
+        prefix: Annotated[str, strawberry.argument(description="What has been typed so far.")],
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description=f"How many, 0 to {search.MAX_SUGGESTIONS}; "
+                f"{search.DEFAULT_SUGGESTIONS} if omitted."
+            ),
+        ] = None,
+    ) -> list[SearchSuggestion]:
+        found = await search.suggestions(info.context, prefix, first)
+        return [SearchSuggestion.from_suggestion(one) for one in found]
 
     @strawberry.field(
         permission_classes=[IsAdmin],

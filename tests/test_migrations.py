@@ -8,11 +8,13 @@ from sqlalchemy.engine import Connection
 
 from db.engine import create_unpooled_engine
 from db.models import Base
+from db.search import outside_models
 from graph.settings import Settings
 
 
 def _differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    opts = {"compare_type": True, "include_name": outside_models}
+    context = MigrationContext.configure(connection, opts=opts)
     return list(compare_metadata(context, Base.metadata))
 
 

@@ -75,6 +75,16 @@ HANDWRITTEN = [
          ... on Product { id name priceRange { min { amount } } category { slug } }
          ... on ProductVariant { sku price { amount } product { name status } }
          ... on Category { name parent { slug } } } }""",
+    """{ products(search: "cozy oak", first: 5) { totalCount pageInfo { hasNextPage endCursor }
+         edges { cursor node { name } } } }""",
+    """{ products(search: "dumbel -oak", first: 3, filter: {inStock: true},
+         sortBy: {field: PRICE, direction: DESC}) { edges { cursor node { name } } } }""",
+    """{ category(slug: "electronics") { a: products(search: "oak", first: 3) {
+         totalCount edges { cursor node { name } } }
+         b: products(search: "lap", includeSubcategories: false) { totalCount } } }""",
+    '{ products(search: "  ", first: 2, sortBy: {field: RELEVANCE}) { edges { node { name } } } }',
+    f'{{ products(search: "{"x" * 201}") {{ totalCount }} }}',
+    '{ products(search: "oak", sortBy: {field: RELEVANCE, direction: DESC}) { totalCount } }',
     """{ _entities(representations: [{__typename: "Category", slug: "electronics"},
          {__typename: "Nope", id: 1}, {__typename: "Category", id: "UHJvZHVjdDox"}])
          { ... on Category { name } } }""",

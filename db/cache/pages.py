@@ -11,6 +11,7 @@ from db.cache.aside import Cache
 from db.pagination import Keyset, Page
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 
 def encode_page(page: Page[Any]) -> bytes:
@@ -45,13 +46,35 @@ async def cached_page(
     keyset: Callable[[T], Keyset],
 ) -> Page[T]:
     """One page that is not per parent (the top-level lists), read through the cache."""
+    return await cached_value(
+        store,
+        name=name,
+        generation=generation,
+        args=args,
+        load=load,
+        encode=encode_page,
+        decode=page_decoder(row_type, keyset),
+    )
+
+
+async def cached_value(
+    store: Cache | None,
+    *,
+    name: str,
+    generation: str,
+    args: Any,
+    load: Callable[[], Awaitable[V]],
+    encode: Callable[[V], bytes],
+    decode: Callable[[bytes], V],
+) -> V:
+    """Anything read for a list (a page, its facets), keyed by `args` and the generation."""
     tags.record((generation,))
     if store is None:
         return await load()
     [current] = await store.generations([generation])
     key = ck.page(name, None, current, args)
 
-    async def fill(_: list[int]) -> dict[int, Page[T]]:
+    async def fill(_: list[int]) -> dict[int, V]:
         return {0: await load()}
 
     found = await store.many(
@@ -59,7 +82,7 @@ async def cached_page(
         key=lambda _: key,
         generation=lambda _: generation,
         load=fill,
-        encode=encode_page,
-        decode=page_decoder(row_type, keyset),
+        encode=encode,
+        decode=decode,
     )
     return found[0]

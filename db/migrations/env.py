@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from db.models import Base
+from db.search import outside_models
 
 
 def _run(connection: Connection) -> None:
@@ -14,6 +15,7 @@ def _run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=outside_models,
     )
     with context.begin_transaction():
         context.run_migrations()

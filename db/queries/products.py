@@ -41,6 +41,8 @@ class ProductSortField(StrEnum):
     PRICE = "PRICE"
     CREATED_AT = "CREATED_AT"
     UPDATED_AT = "UPDATED_AT"
+    # Only with a search (db.queries.search orders by its score); without one, NAME.
+    RELEVANCE = "RELEVANCE"
 
 
 SORT_COLUMNS: dict[ProductSortField, ColumnElement[Any]] = {
@@ -169,9 +171,13 @@ def _first_pages_base(
     return base, parent.c.id
 
 
-def filtered(stmt: Select[Any], flt: ProductFilter) -> Select[Any]:
-    """`stmt`, a select over products, narrowed by `flt` the way every product list is."""
-    return _filtered(stmt, flt, inline=True)
+def filtered(
+    stmt: Select[Any], flt: ProductFilter, table: Any = products, *, inline: bool = True
+) -> Select[Any]:
+    """`stmt`, a select over products (or `table`, with their columns), narrowed by `flt` the
+    way every product list is; `inline=False` binds the statuses by name, for statements built
+    once and run with filter_parameters."""
+    return _filtered(stmt, flt, table, inline=inline)
 
 
 _BY_IDS = select(*COLUMNS).where(one_of(products.c.id, "ids"))

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from db.pagination import Keyset, Page
 from db.rows import CategoryRow, ProductRow, VariantRow
-from graph import connections, cursors, entities, ids, lookups, nodes
+from graph import connections, cursors, entities, ids, lookups, nodes, search
 from graph.context import Context
 from graph.errors import GatewayError
 from graph.loaders.variants import IMAGES_PER_PRODUCT
@@ -119,6 +119,7 @@ async def _products(
         kw.get("filter"),
         kw.get("sort_by"),
         "totalCount" in selected,
+        kw.get("search"),
     )
     return [Connection(page, sort_name)]
 
@@ -216,6 +217,8 @@ async def _product_count(
 async def _category_products(
     ctx: Context, parents: Sequence[CategoryRow], kw: dict[str, Any], selected: frozenset[str]
 ) -> list[Any]:
+    if search.search_query(kw.get("search")) is not None:
+        return [await _category_search(ctx, parent, kw, selected) for parent in parents]
     args, sort_name = connections.category_page_args(
         ctx,
         _page_arguments(kw),
@@ -226,6 +229,17 @@ async def _category_products(
     )
     pages = await ctx.loaders.product_page(args).load_many([c.id for c in parents])
     return [Connection(page, sort_name) for page in pages]
+
+
+async def _category_search(
+    ctx: Context, parent: CategoryRow, kw: dict[str, Any], selected: frozenset[str]
+) -> Connection:
+    subtree = kw.get("include_subcategories") is not False
+    matches = connections.category_search(ctx, parent.id, kw["search"], kw.get("filter"), subtree)
+    page, sort_name = await connections.searched_page(
+        ctx, _page_arguments(kw), matches, kw.get("sort_by"), "totalCount" in selected
+    )
+    return Connection(page, sort_name)
 
 
 def _global_id(type_name: str) -> FieldSpec:

@@ -96,10 +96,14 @@ class Category(Node):
             bool | None,
             strawberry.argument(description="Include the subtree's products (null means true)."),
         ] = True,
+        search: Annotated[
+            str | None, strawberry.argument(description=connections.SEARCH_DESCRIPTION)
+        ] = None,
     ) -> ProductConnection:
         request = connections.PageArguments(first, after, last, before)
+        subtree = include_subcategories is not False
         return await connections.category_products(
-            info, self.row.id, request, filter, sort_by, include_subcategories is not False
+            info, self.row.id, request, filter, sort_by, subtree, search
         )
 
     @classmethod

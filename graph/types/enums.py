@@ -51,6 +51,8 @@ described_enum(
         "PRICE": "The product's lowest variant price, in either direction.",
         "CREATED_AT": "When the product was created.",
         "UPDATED_AT": "When the product last changed.",
+        "RELEVANCE": "How well the product matches `search`, best first (the default with a "
+        "search; ASC only); without a search, NAME.",
     },
 )(DbProductSortField)
 

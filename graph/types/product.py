@@ -8,6 +8,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.types import Info
 
 from db.pagination import Keyset
+from db.queries.search import Search
 from db.rows import ProductRow
 from graph import cursors, ids
 from graph.context import Context
@@ -16,6 +17,7 @@ from graph.loaders.variants import IMAGES_PER_PRODUCT
 from graph.permissions import IsEditorOrNull
 from graph.types.demand import COUNT, list_size
 from graph.types.enums import ProductStatus
+from graph.types.facets import ProductFacets, facets
 from graph.types.image import ProductImage
 from graph.types.money import Money, MoneyRange
 from graph.types.node import Node
@@ -142,3 +144,15 @@ class ProductConnection:
         description="How many products match the filter in all, whatever the cursor.",
         directives=[COUNT],
     )
+    # What the list matches, for its facets.
+    search: strawberry.Private[Search | None] = None
+
+    @strawberry.field(
+        description="Counts over everything the list matches (search and filter), whatever "
+        "the page: one statement for all the groups selected.",
+        directives=[COUNT],
+    )
+    async def facets(self, info: Info[Context, None]) -> ProductFacets:
+        if self.search is None:
+            raise GatewayError("a product list without its search")
+        return await facets(info, self.search)
