@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORKLOADS_DIR = ROOT / "bench" / "workloads"
-SUPPORTED = ("W1", "W2", "W3", "W4", "P1", "P2", "P3")
+SUPPORTED = ("W1", "W2", "W3", "W4", "P1", "P2", "P3", "S2", "S3")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--url", help="GraphQL endpoint of a running server; default: start one")
     p.add_argument(
-        "--workloads", type=_workloads, default=SUPPORTED, help="default W1,W2,W3,W4,P1,P2,P3"
+        "--workloads", type=_workloads, default=SUPPORTED, help="default W1,W2,W3,W4,P1,P2,P3,S2,S3"
     )
     p.add_argument("--concurrency", type=_positive_int, default=8, help="workers per workload")
     p.add_argument("--duration", type=_seconds, default=10.0, help="measured seconds per workload")

@@ -83,6 +83,31 @@ async def next_pages(client: GraphQLClient, w2: str, slugs: list[str]) -> list[V
     return [variables for variables in found if variables is not None]
 
 
+def searches(slugs: list[str], filtered: bool) -> list[Variables]:
+    """What shoppers type, from product names (a slug is the name's words, then the id): a
+    word, two words, a 3-letter prefix, a word with one letter dropped; S3 half of them with a
+    filter too."""
+    texts: list[str] = []
+    for slug in slugs:
+        words = [w for w in slug.split("-")[:-1] if w.isalpha()]
+        if len(words) < 2:
+            continue
+        last = words[-1]
+        texts += [
+            last,
+            f"{words[0]} {last}",
+            last[:3],
+            last[:2] + last[3:] if len(last) > 4 else last,
+        ]
+    out: list[Variables] = []
+    for i, text in enumerate(dict.fromkeys(texts)):
+        variables: Variables = {"search": text}
+        if filtered and i % 2:
+            variables["filter"] = {"inStock": True, "maxPrice": "500"}
+        out.append(variables)
+    return out
+
+
 async def prepare(client: GraphQLClient, docs: dict[str, str], w2: str) -> list[Workload]:
     """Workloads in the order asked for; `w2` is W2's document, which W4's cursors come from."""
     needs_listings = "W2" in docs or "W4" in docs
@@ -98,6 +123,8 @@ async def prepare(client: GraphQLClient, docs: dict[str, str], w2: str) -> list[
             choices = await next_pages(client, w2, listings)
         elif name == "P2":
             choices = [{"slug": slug} for slug in await leaf_slugs(client)]
+        elif name in ("S2", "S3"):
+            choices = searches(await product_slugs(client), filtered=name == "S3")
         elif name == "P3":
             page = (await client.data(MENU_START))["categories"]["pageInfo"]
             choices = [{"after": page["endCursor"]}]

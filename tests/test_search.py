@@ -375,3 +375,84 @@ async def test_postgresql_reads_the_gin_index(settings: Settings) -> None:
     finally:
         await engine.dispose()
     assert any("ix_product_search_document" in line for line in lines), "\n".join(lines)
+
+
+WRITE_SEARCH = """query($search: String) { products(search: $search, first: 10) {
+  totalCount edges { node { id } } } }"""
+
+
+async def _made(api: Api, document: str, variables: dict[str, Any], field: str, key: str) -> str:
+    payload = (await api.query(document, variables)).data[field]
+    assert payload["userErrors"] == [], payload
+    return str(payload[key]["id"])
+
+
+async def _ids(api: Api, text: str, typename: bool = False) -> tuple[list[str], int]:
+    document = (
+        WRITE_SEARCH.replace("totalCount", "totalCount __typename") if typename else WRITE_SEARCH
+    )
+    result = await api.query(document, {"search": text})
+    return [e["node"]["id"] for e in result.data["products"]["edges"]], result.sql
+
+
+async def test_writes_keep_search_right_and_purge_cached_searches(
+    anonymous: Api, editor: Api, admin: Api
+) -> None:
+    category = await _made(
+        admin,
+        "mutation($input: CategoryCreateInput!) { categoryCreate(input: $input) {"
+        " category { id } userErrors { message } } }",
+        {
+            "input": {
+                "slug": "zither-shelf",
+                "name": "Zither Shelf",
+                "parentId": ids.encode("Category", 1),
+            }
+        },
+        "categoryCreate",
+        "category",
+    )
+    product = await _made(
+        editor,
+        "mutation($input: ProductCreateInput!) { productCreate(input: $input) {"
+        " product { id } userErrors { message } } }",
+        {
+            "input": {
+                "slug": "xylo-1",
+                "name": "Xylophone Stand",
+                "categoryId": category,
+                "status": "ACTIVE",
+            }
+        },
+        "productCreate",
+        "product",
+    )
+    assert await _ids(anonymous, "xylophone") == ([product], 1)
+    assert await _ids(anonymous, "xylophone", typename=True) == ([product], 0)  # the cached page
+    assert (await _ids(anonymous, "zither"))[0] == [product]
+    await _made(
+        admin,
+        'mutation($id: ID!) { categoryUpdate(id: $id, input: {name: "Harp Rack"}) {'
+        " category { id } userErrors { message } } }",
+        {"id": category},
+        "categoryUpdate",
+        "category",
+    )
+    assert (await _ids(anonymous, "zither"))[0] == []
+    assert (await _ids(anonymous, "harp rack"))[0] == [product]
+    await _made(
+        editor,
+        "mutation($product: ID!, $input: VariantCreateInput!) { variantCreate(productId: $product,"
+        " input: $input) { variant { id } userErrors { message } } }",
+        {"product": product, "input": {"sku": "QZ-991-XL", "name": "XL", "price": "12.50"}},
+        "variantCreate",
+        "variant",
+    )
+    assert (await _ids(anonymous, "qz-991-xl"))[0] == [product]
+    await editor.query(
+        'mutation($id: ID!) { productUpdate(id: $id, input: {name: "Marimba Stand"}) {'
+        " product { id } } }",
+        {"id": product},
+    )
+    assert (await _ids(anonymous, "xylophone", typename=True))[0] == []
+    assert (await _ids(anonymous, "marimba"))[0] == [product]

@@ -6,7 +6,7 @@ import pytest
 
 from tests.support import Api, Oracle, workload
 
-BUDGETS = {"W1": 4, "W2": 5, "W3": 4, "W4": 5}
+BUDGETS = {"W1": 4, "W2": 5, "W3": 4, "W4": 5, "S2": 2, "S3": 3}
 
 
 def first_public_slug(oracle: Oracle) -> str:
@@ -109,3 +109,21 @@ async def test_w4_next_page_continues_w2(api: Api, oracle: Oracle) -> None:
     assert page["pageInfo"]["hasPreviousPage"] is True
     assert page["pageInfo"]["hasNextPage"] == (len(expected) > 96)
     assert result.sql <= BUDGETS["W4"]
+
+
+async def test_s2_search_finds_by_name_within_budget(api: Api, oracle: Oracle) -> None:
+    product = oracle.by_slug(first_public_slug(oracle))
+    result = await api.query(workload("S2"), {"search": product["name"]})
+    page = result.data["products"]
+    assert product["name"] in [e["node"]["name"] for e in page["edges"]]
+    assert all(len(e["node"]["images"]) == 1 for e in page["edges"])
+    assert result.sql <= BUDGETS["S2"]
+
+
+async def test_s3_facets_within_budget(api: Api, oracle: Oracle) -> None:
+    for variables in ({"search": "oak"}, {"search": "lap", "filter": {"inStock": True}}):
+        result = await api.query(workload("S3"), variables)
+        data = result.data["products"]
+        listed = sum(c["count"] for c in data["facets"]["categories"])
+        assert listed == data["totalCount"]
+        assert result.sql <= BUDGETS["S3"]

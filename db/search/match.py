@@ -27,6 +27,9 @@ from db.search.text import Item, SearchQuery
 
 SIMILARITY = 0.3  # pg_trgm's default threshold for `%`
 CORRECTIONS = 5  # vocabulary words tried for each correctable word, most similar first
+# A correction is a misspelling, not a word that shares a long stem: "phone" for "xylophone"
+# scores 0.33 on trigrams alone.
+LENGTH_SLACK = 2
 # FTS5's bm25 weights, in column order (name, categories, description, skus): the order of
 # PostgreSQL's A, B, C weights, so a name match outranks a description match on both.
 BM25_WEIGHTS = (10.0, 4.0, 1.0, 4.0)
@@ -110,13 +113,19 @@ def parameters(query: SearchQuery, dialect: str) -> dict[str, Any]:
     return values
 
 
+def _close_in_length(word: Any, typed: Any) -> ColumnElement[bool]:
+    return func.length(word).between(
+        func.length(typed) - LENGTH_SLACK, func.length(typed) + LENGTH_SLACK
+    )
+
+
 def _corrections_pg(index: int) -> ColumnElement[Any]:
     typed: Any = bindparam(f"typo_{index}", type_=search_words.c.word.type)
     word = search_words.c.word
     closest = (
         select(word)
         .where(word.op("%")(typed), func.similarity(word, typed) >= SIMILARITY)
-        .where(~word.startswith(typed, autoescape=False))
+        .where(~word.startswith(typed, autoescape=False), _close_in_length(word, typed))
         .order_by(func.similarity(word, typed).desc(), word)
         .limit(CORRECTIONS)
         .subquery("closest")
@@ -132,6 +141,7 @@ def _corrections_sqlite(index: int) -> ColumnElement[Any]:
     closest = (
         select(term)
         .where(score >= SIMILARITY, ~term.startswith(typed, autoescape=False))
+        .where(_close_in_length(term, typed))
         .order_by(score.desc(), term)
         .limit(CORRECTIONS)
         .subquery("closest")
