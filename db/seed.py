@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.models import ProductStatus, categories, images, products, variants
+from db.search.bulk import deferred
 
 DEFAULT_PRODUCTS = 20_000
 CHUNK = 5_000
@@ -293,7 +294,8 @@ async def seed(
         existing = await connection.scalar(select(func.count()).select_from(categories))
         if existing:
             return False
-        rows = await _insert(connection, build_catalog(product_count), progress)
+        async with deferred(connection):
+            rows = await _insert(connection, build_catalog(product_count), progress)
     if engine.dialect.name == "postgresql":
         progress("analyse", rows, rows)
         # Fresh tables have no statistics (the planner guessed 15 rows for 20,000) and no
