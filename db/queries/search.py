@@ -116,11 +116,6 @@ def _matched(columns: Sequence[Any], slots: tuple[Any, ...] | None, dialect: str
     return select(*columns).select_from(found.source).where(found.condition)
 
 
-def relevance(dialect: str, slots: tuple[Any, ...]) -> SortKey:
-    """Best first, ties by id: the score is lower for better matches on both backends."""
-    return SortKey(columns=(match.matching(slots, dialect, products).score, products.c.id))
-
-
 def relevance_keyset(hit: tuple[ProductRow, float]) -> Keyset:
     return Keyset((hit[1], hit[0].id))
 
@@ -128,20 +123,24 @@ def relevance_keyset(hit: tuple[ProductRow, float]) -> Keyset:
 def _page_statement(
     search: Search, sort: ProductSort | None, window: PageWindow, dialect: str
 ) -> Select[Any]:
+    """The matches, found once (a MATERIALIZED CTE) for the total and the page both: matching
+    is the cost. FTS5 computes bm25 only in the SELECT that matches, not in a window or a
+    comparison, which the CTE also keeps apart."""
     slots = _slots(search, dialect)
     if sort is None:
         assert slots is not None, "relevance needs a query"
         found = match.matching(slots, dialect, products)
         scored = select(*COLUMNS, found.score.label("score")).select_from(found.source)
-        # FTS5 computes bm25 only in the SELECT that matches, not in a window or a comparison:
-        # score there, page outside.
-        inner = _narrowed(scored.where(found.condition), search).subquery("scored")
-        rows = select(*inner.c)
-        key = SortKey(columns=(inner.c.score, inner.c.id))
+        matches = _narrowed(scored.where(found.condition), search)
     else:
-        rows = _narrowed(_matched(COLUMNS, slots, dialect), search)
-        key = sort.key()
-    return limited_page_statement(rows, sort=key, window=window)
+        matches = _narrowed(_matched(COLUMNS, slots, dialect), search)
+    cte = matches.cte("matches").prefix_with("MATERIALIZED")
+    if sort is None:
+        key = SortKey(columns=(cte.c.score, cte.c.id))
+    else:
+        own = sort.key()
+        key = SortKey(columns=tuple(cte.c[c.name] for c in own.columns), descending=own.descending)
+    return limited_page_statement(select(*cte.c), sort=key, window=window)
 
 
 async def search_page(
