@@ -83,6 +83,16 @@ HANDWRITTEN = [
          totalCount edges { cursor node { name } } }
          b: products(search: "lap", includeSubcategories: false) { totalCount } } }""",
     '{ products(search: "  ", first: 2, sortBy: {field: RELEVANCE}) { edges { node { name } } } }',
+    """{ products(search: "cozy", first: 2, filter: {inStock: true, maxPrice: "400"}) {
+         edges { node { name } } facets { categories { count category { id name slug } }
+         priceBuckets { min max count } inStock { value count }
+         options { name values { value count } } } } }""",
+    """{ category(slug: "electronics") { products(first: 1, includeSubcategories: false) {
+         facets { inStock { value count } } }
+         s: products(search: "oak", first: 1) { facets { priceBuckets { min count } } } } }""",
+    '{ searchSuggestions(prefix: "lap", first: 5) { text kind id } }',
+    """{ a: searchSuggestions(prefix: "") { text }
+         b: searchSuggestions(prefix: "x", first: 21) { id } }""",
     f'{{ products(search: "{"x" * 201}") {{ totalCount }} }}',
     '{ products(search: "oak", sortBy: {field: RELEVANCE, direction: DESC}) { totalCount } }',
     """{ _entities(representations: [{__typename: "Category", slug: "electronics"},

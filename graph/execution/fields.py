@@ -17,16 +17,21 @@ A (type, field) missing here sends the whole operation to graphql-core. Federati
 """
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from db.pagination import Keyset, Page
+from db.queries.products import ProductFilter
+from db.queries.search import FACETS, Search
 from db.rows import CategoryRow, ProductRow, VariantRow
 from graph import connections, cursors, entities, ids, lookups, nodes, search
 from graph.context import Context
 from graph.errors import GatewayError
 from graph.loaders.variants import IMAGES_PER_PRODUCT
+from graph.types.facets import product_facets
+from graph.types.suggestion import TYPE_NAMES as SUGGESTED_TYPES
+from graph.types.suggestion import SearchSuggestionKind
 from graph.validation import check_count
 
 # A batch: the context, the parents, the field's arguments (as the Strawberry resolver gets
@@ -43,6 +48,8 @@ class FieldSpec:
 class Connection(NamedTuple):
     page: Page[Any]
     sort_name: str
+    # What a product list matches, for its facets.
+    search: Search | None = None
 
 
 class Edge(NamedTuple):
@@ -121,7 +128,12 @@ async def _products(
         "totalCount" in selected,
         kw.get("search"),
     )
-    return [Connection(page, sort_name)]
+    matches = Search(search.search_query(kw.get("search")), _filter(ctx, kw))
+    return [Connection(page, sort_name, matches)]
+
+
+def _filter(ctx: Context, kw: dict[str, Any]) -> ProductFilter:
+    return connections.product_filter(ctx.viewer, kw.get("filter"))
 
 
 async def _categories(
@@ -140,11 +152,16 @@ async def _categories(
 # Product
 
 
-async def _product_category(
-    ctx: Context, parents: Sequence[ProductRow], _: dict[str, Any], __: frozenset[str]
-) -> list[Any]:
-    rows = await ctx.loaders.category_by_id.load_many([p.category_id for p in parents])
-    return [GatewayError("product without category") if r is None else r for r in rows]
+def _category_of(missing: str) -> Batch:
+    """The category of each parent with a `category_id` (a product, a category facet)."""
+
+    async def load(
+        ctx: Context, parents: Sequence[Any], _: dict[str, Any], __: frozenset[str]
+    ) -> list[Any]:
+        rows = await ctx.loaders.category_by_id.load_many([p.category_id for p in parents])
+        return [GatewayError(missing) if r is None else r for r in rows]
+
+    return load
 
 
 async def _variants(
@@ -228,7 +245,11 @@ async def _category_products(
         "totalCount" in selected,
     )
     pages = await ctx.loaders.product_page(args).load_many([c.id for c in parents])
-    return [Connection(page, sort_name) for page in pages]
+    subtree = kw.get("include_subcategories") is not False
+    return [
+        Connection(page, sort_name, Search(None, replace(args.flt, category_id=c.id), not subtree))
+        for c, page in zip(parents, pages, strict=True)
+    ]
 
 
 async def _category_search(
@@ -239,7 +260,25 @@ async def _category_search(
     page, sort_name = await connections.searched_page(
         ctx, _page_arguments(kw), matches, kw.get("sort_by"), "totalCount" in selected
     )
-    return Connection(page, sort_name)
+    return Connection(page, sort_name, matches)
+
+
+async def _facets(
+    ctx: Context, parents: Sequence[Connection], _: dict[str, Any], selected: frozenset[str]
+) -> list[Any]:
+    groups = [group for group in FACETS if group in selected]
+    found = []
+    for parent in parents:
+        if parent.search is None:
+            raise GatewayError("a product list without its search")
+        found.append(product_facets(await search.facet_counts(ctx, parent.search, groups)))
+    return found
+
+
+async def _suggestions(
+    ctx: Context, _: Sequence[Any], kw: dict[str, Any], __: frozenset[str]
+) -> list[Any]:
+    return [await search.suggestions(ctx, kw["prefix"], kw.get("first"))]
 
 
 def _global_id(type_name: str) -> FieldSpec:
@@ -265,8 +304,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "category": batch(_category),
         "categories": batch(_categories),
         "_entities": batch(_entities),
+        "searchSuggestions": batch(_suggestions),
     },
-    "ProductConnection": CONNECTION,
+    "ProductConnection": {**CONNECTION, "facets": batch(_facets)},
     "CategoryConnection": CONNECTION,
     "ProductEdge": EDGE,
     "CategoryEdge": EDGE,
@@ -286,7 +326,7 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "isAvailable": get(lambda row: row.in_stock and row.is_public),
         "createdAt": attr("created_at"),
         "updatedAt": attr("updated_at"),
-        "category": batch(_product_category),
+        "category": batch(_category_of("product without category")),
         "variants": batch(_variants),
         "images": batch(_images),
         "viewCount": batch(_view_count),
@@ -331,6 +371,25 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "ancestors": batch(_ancestors),
         "productCount": batch(_product_count),
         "products": batch(_category_products),
+    },
+    "ProductFacets": {
+        "categories": attr("categories"),
+        "priceBuckets": attr("price_buckets"),
+        "inStock": attr("in_stock"),
+        "options": attr("options"),
+    },
+    "CategoryFacet": {
+        "count": attr("count"),
+        "category": batch(_category_of("facet of a category that is gone")),
+    },
+    "PriceBucket": {"min": attr("min"), "max": attr("max"), "count": attr("count")},
+    "BooleanFacet": {"value": attr("value"), "count": attr("count")},
+    "OptionFacet": {"name": attr("name"), "values": attr("values")},
+    "OptionValueFacet": {"value": attr("value"), "count": attr("count")},
+    "SearchSuggestion": {
+        "text": attr("text"),
+        "kind": get(lambda s: SearchSuggestionKind(s.kind)),
+        "id": get(lambda s: ids.encode(SUGGESTED_TYPES[s.kind], s.id)),
     },
     # Nodes the catalog's executor does not otherwise cover answer `id` alone.
     "Job": {"id": _global_id("Job")},
