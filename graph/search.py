@@ -14,7 +14,7 @@ from db.cache import keys as ck
 from db.cache.pages import cached_value
 from db.pagination import Keyset, Page, PageWindow
 from db.queries import search as search_queries
-from db.queries.products import ProductFilter, ProductSort, ProductSortField
+from db.queries.products import ProductSort, ProductSortField
 from db.rows import ProductRow
 from db.search.text import TOKEN, SearchQuery, parse
 from graph.context import Context
@@ -157,8 +157,3 @@ async def suggestions(
         encode=codec.encode,
         decode=_decode_suggestions,
     )
-
-
-def whole_catalog(flt: ProductFilter) -> search_queries.Search:
-    """Facets of a list without a search: every product the filter keeps."""
-    return search_queries.Search(None, flt)

@@ -180,9 +180,12 @@ class Matching:
 def matching(slots: tuple[Any, ...], dialect: str, products: Any) -> Matching:
     text = match_text(slots, dialect)
     if dialect == "postgresql":
-        # A scalar subquery: computed once per statement, so the GIN index takes it as a value.
-        query = select(func.to_tsquery(literal_column("'simple'::regconfig"), text))
-        tsquery = query.scalar_subquery()
+        tsquery: ColumnElement[Any] = func.to_tsquery(literal_column("'simple'::regconfig"), text)
+        if any(slot is not None for slot in slots):
+            # Corrections read the vocabulary: once per statement, as a scalar subquery. The
+            # planner cannot see its value, so it guesses the match's selectivity; without one,
+            # the bound text is a constant to it and its GIN statistics decide.
+            tsquery = select(tsquery).scalar_subquery()
         document = product_search_pg.c.document
         return Matching(
             source=products.join(
