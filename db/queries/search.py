@@ -4,8 +4,8 @@ Statements are built once per shape and run with the caller's values as bound pa
 db.queries.products does for pages.
 """
 
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -35,29 +35,37 @@ from db.pagination import (
     Page,
     PageWindow,
     SortKey,
+    Statements,
+    bound,
     cursor_parameters,
     limited_page_statement,
     split_pages,
+    window_shape,
 )
 
-# The page statements' shapes, as db.queries.products tells them apart.
+# The filter's part of a statement's shape, as db.queries.products tells them apart.
 from db.queries.products import (
     COLUMNS,
     ProductFilter,
     ProductSort,
     _filter_shape,
-    _window_shape,
     filter_parameters,
     filtered,
     to_row,
 )
+from db.read_session import read_rows
 from db.rows import ProductRow
 from db.search import match
 from db.search.text import SearchQuery
 
 PRICE_EDGES = tuple(Decimal(edge) for edge in ("25", "50", "100", "250", "500", "1000"))
-MAX_STATEMENTS = 256
-_STATEMENTS: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
+# The bound parameters that carry a caller's values; the rest (LIMITs, price edges, bm25's
+# weights) are constants of the shape.
+VALUES = re.compile(
+    r"statuses|min_price|max_price|scope_id|(after|before)_[0-9]+|search_[0-9]+|typo_[0-9]+"
+    r"|names|cw_[0-9]+"
+)
+_STATEMENTS = Statements(VALUES, size=256)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,17 +76,6 @@ class Search:
     query: SearchQuery | None
     flt: ProductFilter
     own_category_only: bool = False
-
-
-def _memo(shape: tuple[Any, ...], build: Callable[[], Select[Any]]) -> Select[Any]:
-    found = _STATEMENTS.get(shape)
-    if found is None:
-        found = _STATEMENTS[shape] = build()
-        if len(_STATEMENTS) > MAX_STATEMENTS:
-            _STATEMENTS.popitem(last=False)
-    else:
-        _STATEMENTS.move_to_end(shape)
-    return found
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -154,11 +151,11 @@ async def search_page(
         _slots(search, dialect),
         sort,
         _search_shape(search),
-        _window_shape(window),
+        window_shape(window),
     )
-    stmt = _memo(shape, lambda: _page_statement(search, sort, window, dialect))
+    stmt, names = _STATEMENTS.get(shape, lambda: _page_statement(search, sort, window, dialect))
     values = _values(search, dialect) | cursor_parameters(window)
-    rows = (await session.execute(stmt, values)).all()
+    rows = await read_rows(session, stmt, bound(names, values))
 
     def hit(row: Any) -> tuple[ProductRow, float | None]:
         return to_row(row), (row.score if sort is None else None)
@@ -269,11 +266,9 @@ async def search_facets(
         return []
     dialect = _dialect(session)
     shape = ("facets", dialect, _slots(search, dialect), _search_shape(search), wanted)
-    stmt = _memo(shape, lambda: _facets_statement(search, wanted, dialect))
-    values = _values(search, dialect)
-    values |= {f"edge_{i}": edge for i, edge in enumerate(PRICE_EDGES)}
-    result = await session.execute(stmt, values)
-    return [FacetCount(str(f), k, n, v, int(count)) for f, k, n, v, count in result]
+    stmt, names = _STATEMENTS.get(shape, lambda: _facets_statement(search, wanted, dialect))
+    rows = await read_rows(session, stmt, bound(names, _values(search, dialect)))
+    return [FacetCount(str(f), k, n, v, int(count)) for f, k, n, v, count in rows]
 
 
 # Suggestions: category names and distinct product names with words starting as typed.
@@ -345,12 +340,12 @@ async def search_suggestions(
         return []
     dialect = _dialect(session)
     shape = ("suggestions", dialect, len(words), first)
-    stmt = _memo(shape, lambda: _suggestions_statement(len(words), dialect, first))
+    stmt, names = _STATEMENTS.get(shape, lambda: _suggestions_statement(len(words), dialect, first))
     values: dict[str, Any] = {
         "names": _name_prefix(words, dialect),
         "statuses": list(statuses),
     }
     for i, word in enumerate(words):
         values[f"cw_{i}"] = f"% {word}%"
-    result = await session.execute(stmt, values)
-    return [Suggestion(str(kind), int(id_), str(text)) for kind, id_, text in result]
+    rows = await read_rows(session, stmt, bound(names, values))
+    return [Suggestion(str(kind), int(id_), str(text)) for kind, id_, text in rows]
