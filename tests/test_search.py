@@ -456,3 +456,39 @@ async def test_writes_keep_search_right_and_purge_cached_searches(
     )
     assert (await _ids(anonymous, "xylophone", typename=True))[0] == []
     assert (await _ids(anonymous, "marimba"))[0] == [product]
+
+
+async def test_a_variant_renamed_in_place_keeps_its_product_findable(editor: Api) -> None:
+    """Its update names the same product twice (before and after): one refresh, no conflict."""
+    product = await _made(
+        editor,
+        "mutation($input: ProductCreateInput!) { productCreate(input: $input) {"
+        " product { id } userErrors { message } } }",
+        {
+            "input": {
+                "slug": "ocarina-1",
+                "name": "Ocarina",
+                "categoryId": ids.encode("Category", 11),
+            }
+        },
+        "productCreate",
+        "product",
+    )
+    variant = await _made(
+        editor,
+        "mutation($product: ID!, $input: VariantCreateInput!) { variantCreate(productId: $product,"
+        " input: $input) { variant { id } userErrors { message } } }",
+        {"product": product, "input": {"sku": "OC-1", "name": "One", "price": "5"}},
+        "variantCreate",
+        "variant",
+    )
+    await _made(
+        editor,
+        'mutation($id: ID!) { variantUpdate(id: $id, input: {sku: "OC-2"}) {'
+        " variant { id } userErrors { message } } }",
+        {"id": variant},
+        "variantUpdate",
+        "variant",
+    )
+    assert (await _ids(editor, "oc-2"))[0] == [product]
+    assert (await _ids(editor, "oc-1"))[0] == []

@@ -49,7 +49,7 @@ POSTGRESQL_UP = [
             || setweight(to_tsvector('simple', search_fold(chain.names)), 'B')
             || setweight(to_tsvector('simple', search_fold(sold.skus)), 'B')
             || setweight(to_tsvector('simple', search_fold(p.description)), 'C')
-        FROM unnest($1) AS wanted(id)
+        FROM (SELECT DISTINCT unnest($1::bigint[])) AS wanted(id)
         JOIN products p ON p.id = wanted.id
         LEFT JOIN LATERAL (
             SELECT string_agg(c.name, ' ' ORDER BY c.level) AS names
@@ -65,7 +65,7 @@ POSTGRESQL_UP = [
         EXECUTE $sql$
         INSERT INTO search_words (word)
         SELECT DISTINCT w.word
-        FROM unnest($1) AS wanted(id)
+        FROM (SELECT DISTINCT unnest($1::bigint[])) AS wanted(id)
         JOIN product_search s ON s.product_id = wanted.id
         CROSS JOIN unnest(tsvector_to_array(s.document)) AS w(word)
         WHERE w.word ~ '^[[:alpha:]]{3,}$'
