@@ -140,8 +140,9 @@ def _corrections_sqlite(index: int) -> ColumnElement[Any]:
     score = func.search_similarity(term, typed)
     closest = (
         select(term)
-        # SKUs put thousands of numbers in FTS5's vocabulary: C filters first, then Python's.
-        .where(_close_in_length(term, typed), ~term.op("GLOB")("*[0-9]*"))
+        # SKUs put thousands of numbers in FTS5's vocabulary: a range fts5vocab seeks (digits
+        # sort before letters), C filters, then Python's.
+        .where(term >= literal("a"), _close_in_length(term, typed), ~term.op("GLOB")("*[0-9]*"))
         .where(score >= SIMILARITY, ~term.startswith(typed, autoescape=False))
         .order_by(score.desc(), term)
         .limit(CORRECTIONS)
