@@ -322,6 +322,9 @@ async def test_blank_search_is_no_search_and_long_search_is_bad_input(api: Api) 
     assert long.codes == ["BAD_USER_INPUT"]
     nul = await api.query(SEARCH, {"search": "oak\x00"})
     assert nul.codes == ["BAD_USER_INPUT"]
+    name_cursor = plain["pageInfo"]["endCursor"]
+    other_sort = await api.query(SEARCH, {"search": "oak", "after": name_cursor})
+    assert other_sort.codes == ["BAD_USER_INPUT"]
     descending = {"field": "RELEVANCE", "direction": "DESC"}
     assert (await api.query(SEARCH, {"search": "oak", "sortBy": descending})).codes == [
         "BAD_USER_INPUT"
