@@ -4,6 +4,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -36,6 +37,12 @@ def reader(row_type: Callable[..., T], columns: Iterable[Column[Any]]) -> Callab
     return read
 
 
+@lru_cache(maxsize=65_536)
+def _ancestors(path: str) -> tuple[int, ...]:
+    # Read for every category a request touches (priming, ancestors); the tree has few paths.
+    return tuple(int(part) for part in path.strip("/").split("/")[:-1])
+
+
 @dataclass(frozen=True, slots=True)
 class CategoryRow:
     id: int
@@ -50,9 +57,9 @@ class CategoryRow:
     updated_at: datetime
 
     @property
-    def ancestor_ids(self) -> list[int]:
+    def ancestor_ids(self) -> tuple[int, ...]:
         """Root first, excluding the category itself."""
-        return [int(part) for part in self.path.strip("/").split("/")[:-1]]
+        return _ancestors(self.path)
 
 
 @dataclass(frozen=True, slots=True)

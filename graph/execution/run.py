@@ -179,6 +179,9 @@ class Run:
         out[key] = items
         list_slot = Slot(out, key, not step.non_null, slot)
         item_nullable = not step.item_non_null
+        if not step.abstract:
+            self._objects(step, value, items, list_slot, item_nullable, following)
+            return
         for index, item in enumerate(value):
             if item is None:
                 if not item_nullable:
@@ -189,6 +192,43 @@ class Run:
                 self._raise_at(step, item_slot, item)
                 continue
             self._object(step, item, items, index, item_slot, following)
+
+    def _objects(
+        self,
+        step: Step,
+        value: Sequence[Any],
+        items: list[Any],
+        list_slot: Slot,
+        item_nullable: bool,
+        following: dict[int, Group],
+    ) -> None:
+        """`_object` for every item of a list of one object type, in one loop: lists of
+        objects are most of a large response, and a call per item was a tenth of its cost."""
+        assert step.children is not None
+        selection = next(iter(step.children.values()))
+        keys = selection.keys
+        group: Group | None = None
+        completed = 0
+        for index, item in enumerate(value):
+            if item is None:
+                if not item_nullable:
+                    self._null(step, list_slot, [*list_slot.path(), index])
+                continue
+            item_slot = Slot(items, index, item_nullable, list_slot)
+            if isinstance(item, Exception):  # an item's own error (`_entities`)
+                self._raise_at(step, item_slot, item)
+                continue
+            if group is None:
+                group = following.get(id(selection))
+                if group is None:
+                    group = following[id(selection)] = Group(selection)
+            child = dict.fromkeys(keys)
+            items[index] = child
+            group.values.append(item)
+            group.outs.append(child)
+            group.slots.append(item_slot)
+            completed += 1
+        self.cost += step.weight * completed
 
     def _leaves(
         self, step: Step, value: Sequence[Any], out: dict[str, Any], slot: Slot
