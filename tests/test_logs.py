@@ -1,6 +1,7 @@
 """The log formatter: a JSON object per line unless the stream is a terminal (LOG_FORMAT=auto),
 for structlog's records and the standard library's alike, with what the request bound."""
 
+import asyncio
 import io
 import logging
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ import pytest
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from graph.observability.logs import configure_logging
+from graph.observability.logs import AccessLines, access_lines, configure_logging
 
 
 class Terminal(io.StringIO):
@@ -71,3 +72,36 @@ def test_json_when_told_even_on_a_terminal() -> None:
     configure_logging("INFO", "json", stream)
     logging.getLogger("graph.test").info("hello")
     assert orjson.loads(stream.getvalue())["event"] == "hello"
+
+
+@pytest.mark.usefixtures("restored")
+async def test_access_lines_are_json_written_in_batches_within_a_tenth_of_a_second() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", "json", stream)
+    access = access_lines("gateway.access", logging.INFO)
+    assert access is not None
+    access.write({"request_id": "r-1", "status": 200})
+    access.write({"request_id": "r-2", "status": 404})
+    assert stream.getvalue() == ""  # not yet: a batch a tenth of a second at most
+    await asyncio.sleep(AccessLines.FLUSH_SECONDS * 2)
+    lines = [orjson.loads(line) for line in stream.getvalue().splitlines()]
+    assert [(line["request_id"], line["status"]) for line in lines] == [("r-1", 200), ("r-2", 404)]
+    assert {(line["logger"], line["event"], line["level"]) for line in lines} == {
+        ("gateway.access", "request", "info")
+    }
+    assert all(line["timestamp"].endswith("Z") for line in lines)
+    access.write({"request_id": "r-3"})
+    access.flush()  # as the app's shutdown does
+    assert orjson.loads(stream.getvalue().splitlines()[-1])["request_id"] == "r-3"
+
+
+@pytest.mark.usefixtures("restored")
+def test_access_lines_for_people_go_through_the_readable_renderer() -> None:
+    stream = Terminal()
+    configure_logging("INFO", "auto", stream)
+    access = access_lines("gateway.access", logging.INFO)
+    assert access is not None
+    access.write({"request_id": "r-9", "status": 200})
+    assert "request" in stream.getvalue()
+    assert "r-9" in stream.getvalue()
+    assert not stream.getvalue().lstrip().startswith("{")

@@ -14,13 +14,12 @@ from prometheus_client import (
 )
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
-from structlog.typing import FilteringBoundLogger
 
 from db.cache.aside import Cache
 from db.engine import Sessions
 from graph.observability.backlog import Backlog
 from graph.observability.live import LiveCollector
-from graph.observability.logs import line_logger
+from graph.observability.logs import AccessLines, access_lines
 from graph.observability.metrics import OperationMetrics
 from graph.observability.tracing import Tracing, build_tracing
 from graph.settings import Settings
@@ -41,11 +40,13 @@ class Telemetry:
     # None: requests are not traced, and nothing on their path asks a tracer.
     tracing: Tracing | None
     # None: no access log (logging is not configured, or LOG_LEVEL is above INFO).
-    access: FilteringBoundLogger | None
+    access: AccessLines | None
 
     def close(self) -> None:
         if self.tracing is not None:
             self.tracing.close()
+        if self.access is not None:
+            self.access.flush()
 
 
 def build_telemetry(
@@ -71,5 +72,5 @@ def build_telemetry(
         operations=operations,
         backlog=backlog,
         tracing=build_tracing(settings, engine, redis_clients, span_exporter),
-        access=line_logger(ACCESS_LOGGER, logging.INFO),
+        access=access_lines(ACCESS_LOGGER, logging.INFO),
     )

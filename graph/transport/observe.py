@@ -8,10 +8,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bind_contextvars, reset_contextvars
-from structlog.typing import FilteringBoundLogger
 
 from db import stats
 from graph.observability.exchange import Exchange
+from graph.observability.logs import AccessLines
 from graph.observability.telemetry import Telemetry
 
 EXCHANGE = "gateway.exchange"
@@ -48,7 +48,7 @@ def exchange_of(scope: Scope) -> Exchange:
 
 
 def log_access(
-    access: FilteringBoundLogger,
+    access: AccessLines,
     scope: Scope,
     exchange: Exchange,
     *,
@@ -73,7 +73,7 @@ def log_access(
         "client": client[0] if client else None,
         "user_agent": agent.decode("latin-1") if agent is not None else None,
     }
-    access.info("request", **{k: v for k, v in fields.items() if v is not None})
+    access.write({k: v for k, v in fields.items() if v is not None})
 
 
 class Observe:
