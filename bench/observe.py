@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Message
 
-from graph.observability.logs import configure_logging, line_logger
+from graph.observability.logs import access_lines, configure_logging
 from graph.observability.metrics import OperationMetrics
 from graph.observability.telemetry import ACCESS_LOGGER
 from graph.transport.observe import Observe, exchange_of
@@ -61,7 +61,7 @@ def app(*, observed: bool, logged: bool) -> Starlette:
     telemetry = SimpleNamespace(
         operations=OperationMetrics(200),
         tracing=None,
-        access=line_logger(ACCESS_LOGGER, logging.INFO) if logged else None,
+        access=access_lines(ACCESS_LOGGER, logging.INFO) if logged else None,
     )
     built.state.gateway = SimpleNamespace(telemetry=telemetry)
     if observed:

@@ -10,6 +10,7 @@ as ever, so callers see the same values. Where anything goes wrong the caller ru
 through SQLAlchemy instead (db.read_session), whose errors the rest of the gateway knows.
 """
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 
 Processor = Callable[[Any], Any]
+log = logging.getLogger(__name__)
 
 
 class DirectRow(tuple[Any, ...]):
@@ -56,6 +58,7 @@ class Compiled:
     binds: tuple[Processor | None, ...]
     row_type: type[DirectRow]
     types: tuple[Any, ...]
+    required: frozenset[str]
     # Known once the driver has described the result's columns (the first run): SQLAlchemy
     # chooses some processors by the column's database type.
     results: tuple[tuple[int, Processor], ...] | None = None
@@ -64,7 +67,13 @@ class Compiled:
         given = values or {}
         out = []
         for name, process in zip(self.names, self.binds, strict=True):
-            value = given[name] if name in given else self.defaults[name]
+            if name in given:
+                value = given[name]
+            elif name in self.required:
+                # SQLAlchemy refuses it too (the caller falls back and hears its error).
+                raise KeyError(f"no value for the bound parameter {name!r}")
+            else:
+                value = self.defaults[name]
             out.append(value if process is None or value is None else process(value))
         return out
 
@@ -103,7 +112,8 @@ def compile_direct(statement: Select[Any], dialect: Dialect) -> Compiled | None:
     columns = compiled._result_columns
     fields = tuple(column.keyname for column in columns)
     types = tuple(column.type for column in columns)
-    return Compiled(compiled.string, names, defaults, binds, _row_type(fields), types)
+    required = frozenset(name for name, bind in compiled.binds.items() if bind.required)
+    return Compiled(compiled.string, names, defaults, binds, _row_type(fields), types, required)
 
 
 class DirectStatements:
@@ -114,6 +124,16 @@ class DirectStatements:
         self.compiled: WeakKeyDictionary[Select[Any], Compiled | None] = WeakKeyDictionary()
         # Direct runs that failed and ran again through SQLAlchemy (tests pin it at zero).
         self.failures = 0
+
+    def compiled_or_none(self, statement: Select[Any]) -> Compiled | None:
+        """`get`, or None (SQLAlchemy runs it) for a statement that cannot be compiled here."""
+        try:
+            return self.get(statement)
+        except Exception:
+            log.warning("a statement could not be compiled for direct reads", exc_info=True)
+            self.failures += 1
+            self.compiled[statement] = None
+            return None
 
     def get(self, statement: Select[Any]) -> Compiled | None:
         try:

@@ -9,7 +9,7 @@ length. Other backends keep the expanding IN.
 
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, bindparam, func
+from sqlalchemy import Boolean, ColumnElement, Enum, String, bindparam, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -33,6 +33,11 @@ class OneOf(ColumnElement[bool]):
         self.column = column
         self.name = name
 
+    @property
+    def _from_objects(self) -> list[Any]:
+        # The column's table belongs in FROM as it would for `column IN (...)`.
+        return self.column._from_objects
+
 
 def one_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
     return OneOf(column, name)
@@ -46,5 +51,9 @@ def _expanding(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(OneOf, "postgresql")
 def _any(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:
-    values = bindparam(element.name, type_=ARRAY(element.column.type))
+    item = element.column.type
+    if isinstance(item, String) and not isinstance(item, Enum):
+        # VARCHAR(n)[] would cut each value to n characters before comparing.
+        item = String()
+    values = bindparam(element.name, type_=ARRAY(item))
     return compiler.process(element.column == func.any(values), **kw)

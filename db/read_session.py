@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
+import asyncpg
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db import stats
-from db.availability import is_dropped_connection
+from db.availability import is_dropped_connection, unavailable_state
 from db.direct import DirectStatements
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,11 @@ class ReadConnection:
     ) -> None:
         if self.opened is not None:
             connection, self.opened = self.opened, None
-            # A batch that failed or was cancelled may have left the connection mid-statement.
+            if kind is not None and not issubclass(kind, Exception):
+                # Cancelled, maybe mid-statement with the driver's cancel request in flight:
+                # the next user of this connection must not be the one it cancels.
+                await connection.invalidate()
+            # A batch that failed may have left the connection mid-statement too.
             if self.idle is None or kind is not None or not self.idle.keep(connection):
                 await connection.close()
 
@@ -105,31 +110,40 @@ class ReadConnection:
         """Every row of a statement built once, straight through the driver where it can
         (db.direct); else, or should that fail, through `execute`."""
         direct = self.direct
-        if direct is not None:
+        compiled = None if direct is None else direct.compiled_or_none(statement)
+        if direct is not None and compiled is not None:
+            # Failing to open or reach a connection is the same failure either way: it goes up.
+            opened = await self.connection()
+            # Kept with the pooled connection (SQLAlchemy empties `info` when it replaces it):
+            # asking for it costs a hop into SQLAlchemy's greenlet.
+            driver: Any = opened.info.get(DRIVER)
+            if driver is None:
+                raw = await opened.get_raw_connection()
+                driver = opened.info[DRIVER] = raw.driver_connection
             try:
-                compiled = direct.get(statement)
-                if compiled is not None:
-                    opened = await self.connection()
-                    # Kept with the pooled connection (SQLAlchemy empties `info` when it
-                    # replaces it): asking for it costs a hop into SQLAlchemy's greenlet.
-                    driver: Any = opened.info.get(DRIVER)
-                    if driver is None:
-                        raw = await opened.get_raw_connection()
-                        driver = opened.info[DRIVER] = raw.driver_connection
-                    if compiled.results is None:
-                        # Once: `prepare` makes a statement of its own each time, where `fetch`
-                        # reuses the one the driver keeps per connection for this text.
-                        prepared = await driver.prepare(compiled.sql)
-                        types = [attribute.type.oid for attribute in prepared.get_attributes()]
-                        compiled.describe(types, direct.dialect)
-                    stats.count_statement()
-                    records = await driver.fetch(compiled.sql, *compiled.arguments(parameters))
-                    return compiled.rows(records)
-            except Exception:
-                # A dropped connection, a server error: SQLAlchemy runs it again and reports
-                # (and retries) it as the rest of the gateway expects.
+                if compiled.results is None:
+                    # Once: `prepare` makes a statement of its own each time, where `fetch`
+                    # reuses the one the driver keeps per connection for this text.
+                    prepared = await driver.prepare(compiled.sql)
+                    types = [attribute.type.oid for attribute in prepared.get_attributes()]
+                    compiled.describe(types, direct.dialect)
+                stats.count_statement()
+                records = await driver.fetch(compiled.sql, *compiled.arguments(parameters))
+                return compiled.rows(records)
+            except asyncpg.PostgresError as error:
+                # The server's verdict (a timeout, a cancel, bad input) would be the same again;
+                # only a server that cannot serve now is worth SQLAlchemy's retry.
+                if not unavailable_state(error):
+                    raise
                 direct.failures += 1
-                log.debug("a direct read failed; running it through SQLAlchemy", exc_info=True)
+            except (asyncpg.InterfaceError, OSError):
+                # A dropped connection: SQLAlchemy meets it, invalidates it and retries once.
+                direct.failures += 1
+            except Exception:
+                # Our own failure (binding, reading): SQLAlchemy runs this statement from now.
+                direct.failures += 1
+                direct.compiled[statement] = None
+                log.warning("a direct read failed; SQLAlchemy runs it from now", exc_info=True)
         return (await self.execute(statement, parameters)).all()
 
 
@@ -137,17 +151,26 @@ class IdleConnections:
     """Connections between batches, still checked out of the engine's pool (which therefore
     still bounds how many there are). At most `size` wait here; more go back to the pool."""
 
-    __slots__ = ("connections", "size")
+    __slots__ = ("closed", "connections", "size")
 
     def __init__(self, size: int) -> None:
         self.connections: list[AsyncConnection] = []
         self.size = size
+        self.closed = False
 
     def take(self) -> AsyncConnection | None:
         return self.connections.pop() if self.connections else None
 
     def keep(self, connection: AsyncConnection) -> bool:
-        if len(self.connections) >= self.size or connection.invalidated or connection.closed:
+        if (
+            self.closed
+            or len(self.connections) >= self.size
+            or connection.invalidated
+            or connection.closed
+            # The pool is past its size: others (writes) need connections more than reads
+            # need to skip a checkout.
+            or connection.engine.sync_engine.pool.overflow() > 0  # type: ignore[attr-defined]
+        ):
             return False
         self.connections.append(connection)
         return True
@@ -162,9 +185,15 @@ class IdleConnections:
                 log.debug("closing an idle read connection failed", exc_info=True)
 
     async def close(self) -> None:
+        """Returns them to the pool; batches still running (a timed-out request's, shielded)
+        return theirs when they end."""
+        self.closed = True
         connections, self.connections = self.connections, []
         for connection in connections:
-            await connection.close()
+            try:
+                await connection.close()
+            except Exception:
+                log.debug("closing an idle read connection failed", exc_info=True)
 
 
 class ReadConnections:

@@ -103,12 +103,19 @@ async def stop_tasks(tasks: list["asyncio.Task[None]"], seconds: float = 5.0) ->
         log.error("background task %s did not stop within %g s", task.get_name(), seconds)
 
 
-def build_dispatcher(settings: Settings, cache: Cache | None, resolve: Resolve) -> Dispatcher:
+def build_dispatcher(
+    settings: Settings,
+    cache: Cache | None,
+    resolve: Resolve,
+    responses: ResponseCache | None = None,
+) -> Dispatcher:
     """Celery when a broker is configured; otherwise jobs run in this process, off its loop,
-    invalidating this process's cache after their commits."""
+    invalidating this process's cache and cached responses after their commits (so a client
+    that sees a job done reads what it wrote)."""
     if settings.broker_url:
         return CeleryDispatcher(create_celery(settings), settings.broker_timeout_seconds)
-    return LocalDispatcher(settings, cache, resolve=resolve)
+    purge = None if responses is None else responses.purge_changes
+    return LocalDispatcher(settings, cache, resolve=resolve, purge=purge)
 
 
 def cache_client(cache: Cache | None) -> Redis | None:
@@ -210,7 +217,7 @@ def create_app(
         responses = build_responses(settings, cache)
         sessions = session_factory(engine, after_commit(cache, responses))
         reads = read_sessions(engine, idle=settings.database_pool_size, direct=True)
-        dispatcher = build_dispatcher(settings, cache, resolve)
+        dispatcher = build_dispatcher(settings, cache, resolve, responses)
         events, events_client = build_event_stream(settings, sessions)
         relay = Relay(sessions, dispatcher, settings, events)
         if isinstance(dispatcher, LocalDispatcher):

@@ -1,12 +1,15 @@
 """Reads run without a transaction on PostgreSQL: no BEGIN and ROLLBACK around each batch."""
 
+import asyncio
 import os
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
+from db import stats
 from db.engine import create_engine, read_sessions, session_factory
 from db.migrate import upgrade
 from db.queries.categories import children_by_parent_ids
@@ -100,6 +103,10 @@ async def test_idle_read_connections_killed_by_the_server_are_replaced(
                 await connection.execute(text(f"SELECT pg_terminate_backend({pid})"))
         # The first batch meets a dead connection, runs again on a new one, and drops the
         # other idle ones: no later batch meets a dead one.
+        async with reads() as session:
+            assert await _backend_pid(session) not in pids
+            assert reads.idle is not None
+            assert reads.idle.connections == []
         for _ in range(3):
             async with reads() as session:
                 assert await _backend_pid(session) not in pids
@@ -140,5 +147,57 @@ async def test_a_lookup_by_a_list_is_one_statement_text_for_every_length(
             )
             assert prepared.scalar_one() == 1
     finally:
+        await reads.close()
+        await engine.dispose()
+
+
+async def test_a_cancelled_batch_gives_its_connection_up_and_a_closed_free_list_keeps_none(
+    reads_database: str,
+) -> None:
+    engine = create_engine(Settings(database_url=reads_database))
+    reads = read_sessions(engine, idle=2)
+    try:
+        async with reads() as session:
+            first = await _backend_pid(session)
+
+        async def slow() -> None:
+            async with reads() as session:
+                await session.execute(text("SELECT pg_sleep(5)"))
+
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert reads.idle is not None
+        assert reads.idle.connections == []  # not kept, and invalidated: never reused
+        async with reads() as session:
+            assert await _backend_pid(session) != first
+        await reads.close()
+        async with reads() as session:  # a batch that ends after the app closed its reads
+            await _backend_pid(session)
+        assert reads.idle.connections == []
+    finally:
+        await reads.close()
+        await engine.dispose()
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_statement_the_server_cancels_is_not_run_again(reads_database: str) -> None:
+    """A statement timeout is the server's verdict: the direct read reports it, once."""
+    settings = Settings(database_url=reads_database, database_statement_timeout_seconds=0.2)
+    engine = create_engine(settings)
+    reads = read_sessions(engine, idle=1, direct=True)
+    slow = select(func.pg_sleep(1))
+    counter, token = stats.start_counting()
+    try:
+        async with reads() as session:
+            with pytest.raises(asyncpg.QueryCanceledError):
+                await session.rows(slow)
+        assert counter.count == 1
+        assert reads.direct is not None
+        assert reads.direct.failures == 0
+    finally:
+        stats.stop_counting(token)
         await reads.close()
         await engine.dispose()

@@ -12,7 +12,7 @@ from celery import Celery
 from db.cache.aside import Cache
 from workers import registry
 from workers.app import TRANSIENT
-from workers.runtime import Runtime, build_runtime
+from workers.runtime import Purge, Runtime, build_runtime
 from workers.settings import WorkerSettings
 from workers.webhook_targets import Resolve, system_resolve
 
@@ -50,12 +50,15 @@ class LocalDispatcher:
         cache: Cache | None = None,
         on_commit: Callable[[], None] | None = None,
         resolve: Resolve = system_resolve,
+        purge: Purge | None = None,
     ) -> None:
-        """`on_commit` is called from this dispatcher's thread after each commit of a task."""
+        """`on_commit` is called from this dispatcher's thread after each commit of a task;
+        `purge` (thread-safe) with its change records, before the task can report itself done."""
         self.settings = settings
         self.cache = cache
         self.on_commit = on_commit
         self.resolve = resolve
+        self.purge = purge
         self.runtime: Runtime | None = None
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._serve, name="local-jobs", daemon=True)
@@ -63,7 +66,9 @@ class LocalDispatcher:
         self.ready.wait()
 
     def _serve(self) -> None:
-        self.runtime = build_runtime(self.settings, self.cache, self._committed, self.resolve)
+        self.runtime = build_runtime(
+            self.settings, self.cache, self._committed, self.resolve, self.purge
+        )
         asyncio.set_event_loop(self.runtime.loop)
         self.ready.set()
         self.runtime.loop.run_forever()

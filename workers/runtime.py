@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # Runs after each commit of this process, once the cache is invalidated.
 OnCommit = Callable[[], Awaitable[None]]
+# Called with a commit's change records, on the committing thread (it must be thread-safe).
+Purge = Callable[[Sequence[Any]], None]
 # Sends a task to run `delay` seconds from now: (delay, task name, args).
 Schedule = Callable[[float, str, dict[str, Any]], None]
 
@@ -56,15 +58,20 @@ class Runtime:
         self.loop.close()
 
 
-def _after_commit(cache: Cache | None, on_commit: OnCommit | None) -> AfterCommit | None:
+def _after_commit(
+    cache: Cache | None, on_commit: OnCommit | None, purge: Purge | None = None
+) -> AfterCommit | None:
     invalidate = invalidator(cache)
-    if on_commit is None:
+    if on_commit is None and purge is None:
         return invalidate
 
     async def after_commit(records: Sequence[Any]) -> None:
+        if purge is not None:
+            purge(records)
         if invalidate is not None:
             await invalidate(records)
-        await on_commit()
+        if on_commit is not None:
+            await on_commit()
 
     return after_commit
 
@@ -74,11 +81,14 @@ def build_runtime(
     cache: Cache | None = None,
     on_commit: OnCommit | None = None,
     resolve: Resolve = system_resolve,
+    purge: Purge | None = None,
 ) -> Runtime:
     """`cache`: the gateway's own, when tasks run inside it; otherwise a worker invalidates the
     shared Redis cache (and has nothing to invalidate without one). `on_commit`: what tells
     subscribers; by default a worker with Redis appends its own commits to the event stream,
-    so they reach subscribers in milliseconds rather than at a relay's next poll."""
+    so they reach subscribers in milliseconds rather than at a relay's next poll. `purge`: drops
+    the gateway's cached responses a commit changed (tasks run inside it), before the task
+    reports itself done."""
     owns_cache = cache is None and bool(settings.redis_url)
     if owns_cache:
         cache = settings.build_cache()
@@ -102,7 +112,7 @@ def build_runtime(
                 log.warning("changes not appended to the event stream: %r", error)
 
         on_commit = publish
-    sessions = session_factory(engine, _after_commit(cache, on_commit))
+    sessions = session_factory(engine, _after_commit(cache, on_commit, purge))
     return Runtime(
         settings, loop, engine, sessions, redis, cache=cache, owns_cache=owns_cache, resolve=resolve
     )

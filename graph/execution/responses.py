@@ -60,13 +60,15 @@ class ResponseCache:
         self._lock = threading.Lock()
 
     def get(self, key: Key) -> CachedResponse | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._entries.move_to_end(key)
-        return entry
+        # Under the lock: in-process jobs purge from their own thread.
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._entries.move_to_end(key)
+            return entry
 
     async def fresh(self, key: Key, entry: CachedResponse) -> bool:
         """Whether a hit may be served: always with one process; with several, if no tag's
