@@ -28,7 +28,9 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
             url,
             echo=settings.database_echo,
             pool_size=settings.database_pool_size,
-            max_overflow=settings.database_pool_size,
+            # As many again as the pool, plus as many as reads may keep idle between batches
+            # (graph.app keeps up to pool_size there): writes never wait behind idle reads.
+            max_overflow=settings.database_pool_size * 2,
             pool_pre_ping=False,
             connect_args={
                 "server_settings": _server_settings(settings),

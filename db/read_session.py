@@ -149,7 +149,9 @@ class ReadConnection:
 
 class IdleConnections:
     """Connections between batches, still checked out of the engine's pool (which therefore
-    still bounds how many there are). At most `size` wait here; more go back to the pool."""
+    still bounds how many there are). At most `size` wait here; more go back to the pool. The
+    engine's overflow is sized to leave everyone else (writes) as many connections as if none
+    waited here (db.engine.create_engine)."""
 
     __slots__ = ("closed", "connections", "size")
 
@@ -167,9 +169,6 @@ class IdleConnections:
             or len(self.connections) >= self.size
             or connection.invalidated
             or connection.closed
-            # The pool is past its size: others (writes) need connections more than reads
-            # need to skip a checkout.
-            or connection.engine.sync_engine.pool.overflow() > 0  # type: ignore[attr-defined]
         ):
             return False
         self.connections.append(connection)

@@ -201,3 +201,24 @@ async def test_a_statement_the_server_cancels_is_not_run_again(reads_database: s
         stats.stop_counting(token)
         await reads.close()
         await engine.dispose()
+
+
+async def test_connections_kept_by_reads_never_keep_writes_waiting(reads_database: str) -> None:
+    """The pool's overflow leaves others as many connections as if reads kept none."""
+    engine = create_engine(Settings(database_url=reads_database, database_pool_size=1))
+    reads = read_sessions(engine, idle=1)
+    try:
+        async with reads() as session:
+            await _backend_pid(session)
+        assert reads.idle is not None
+        assert len(reads.idle.connections) == 1  # kept
+
+        async def write() -> None:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT pg_sleep(0.2)"))
+
+        # Two at once: the pool's one and one of overflow, with the read's kept aside.
+        await asyncio.wait_for(asyncio.gather(write(), write()), timeout=10)
+    finally:
+        await reads.close()
+        await engine.dispose()
