@@ -66,7 +66,7 @@ class GraphQLClient:
         traceback: TracebackType | None,
     ) -> None:
         await self.http.aclose()
-        await self.wire.__aexit__(None, None, None)
+        self.wire.close()
 
     async def send(self, document: str, variables: dict[str, Any] | None) -> Outcome:
         payload = orjson.dumps({"query": document, "variables": variables})

@@ -7,8 +7,6 @@ waking up for each one alone. The peers' figures were taken with wrk; this comes
 """
 
 import asyncio
-from types import TracebackType
-from typing import Self
 from urllib.parse import urlsplit
 
 
@@ -52,15 +50,7 @@ class Wire:
         self.idle: list[Connection] = []
         self.slots = asyncio.Semaphore(connections)
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
         for connection in self.idle:
             connection.close()
         self.idle.clear()

@@ -125,19 +125,18 @@ class DirectStatements:
         # Direct runs that failed and ran again through SQLAlchemy (tests pin it at zero).
         self.failures = 0
 
-    def compiled_or_none(self, statement: Select[Any]) -> Compiled | None:
-        """`get`, or None (SQLAlchemy runs it) for a statement that cannot be compiled here."""
-        try:
-            return self.get(statement)
-        except Exception:
-            log.warning("a statement could not be compiled for direct reads", exc_info=True)
-            self.failures += 1
-            self.compiled[statement] = None
-            return None
-
     def get(self, statement: Select[Any]) -> Compiled | None:
+        """The statement compiled for the driver, or None (SQLAlchemy runs it): one that needs
+        SQLAlchemy at run time, or that could not be compiled here."""
         try:
             return self.compiled[statement]
         except KeyError:
-            found = self.compiled[statement] = compile_direct(statement, self.dialect)
-            return found
+            pass
+        try:
+            found = compile_direct(statement, self.dialect)
+        except Exception:
+            log.warning("a statement could not be compiled for direct reads", exc_info=True)
+            self.failures += 1
+            found = None
+        self.compiled[statement] = found
+        return found

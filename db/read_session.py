@@ -98,7 +98,11 @@ class ReadConnection:
             await opened.close()
         except Exception:  # it is gone either way
             log.debug("closing a dropped read connection failed", exc_info=True)
-        again: CursorResult[Any] = await (await self.connection()).execute(statement, parameters)
+        # From the pool, not the free list: a batch that ended meanwhile may have put back a
+        # connection the same restart killed, and this is the read's last try. (The pool was
+        # invalidated with the dropped connection: what it gives is new.)
+        self.opened = await self.engine.connect()
+        again: CursorResult[Any] = await self.opened.execute(statement, parameters)
         return again
 
     async def scalar(self, statement: Any, parameters: Mapping[str, Any] | None = None) -> Any:
@@ -110,7 +114,7 @@ class ReadConnection:
         """Every row of a statement built once, straight through the driver where it can
         (db.direct); else, or should that fail, through `execute`."""
         direct = self.direct
-        compiled = None if direct is None else direct.compiled_or_none(statement)
+        compiled = None if direct is None else direct.get(statement)
         if direct is not None and compiled is not None:
             # Failing to open or reach a connection is the same failure either way: it goes up.
             opened = await self.connection()

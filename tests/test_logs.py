@@ -4,6 +4,7 @@ for structlog's records and the standard library's alike, with what the request 
 import asyncio
 import io
 import logging
+import select
 from collections.abc import Iterator
 
 import orjson
@@ -105,3 +106,34 @@ def test_access_lines_for_people_go_through_the_readable_renderer() -> None:
     assert "request" in stream.getvalue()
     assert "r-9" in stream.getvalue()
     assert not stream.getvalue().lstrip().startswith("{")
+
+
+class Writes(io.StringIO):
+    """Records each write+flush as the pipe would see it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed: list[str] = []
+        self.since = 0
+
+    def flush(self) -> None:
+        value = self.getvalue()
+        self.flushed.append(value[self.since :])
+        self.since = len(value)
+
+
+@pytest.mark.usefixtures("restored")
+async def test_a_batch_of_access_lines_goes_out_in_whole_lines_of_at_most_pipe_buf_bytes() -> None:
+    """Processes of `--workers` share stdout: a write over PIPE_BUF may interleave with theirs."""
+    stream = Writes()
+    configure_logging("INFO", "json", stream)
+    access = access_lines("gateway.access", logging.INFO)
+    assert access is not None
+    for i in range(200):
+        access.write({"request_id": f"r-{i}", "user_agent": "caf\u00e9/" * 30})
+    access.flush()  # in a running loop the 200 lines wait for one batch
+    writes = [w for w in stream.flushed if w]
+    assert 1 < len(writes) < 200
+    assert all(len(w.encode()) <= select.PIPE_BUF and w.endswith("\n") for w in writes)
+    ids = [orjson.loads(line)["request_id"] for line in "".join(writes).splitlines()]
+    assert ids == [f"r-{i}" for i in range(200)]

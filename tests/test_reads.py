@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -219,6 +220,49 @@ async def test_connections_kept_by_reads_never_keep_writes_waiting(reads_databas
 
         # Two at once: the pool's one and one of overflow, with the read's kept aside.
         await asyncio.wait_for(asyncio.gather(write(), write()), timeout=10)
+    finally:
+        await reads.close()
+        await engine.dispose()
+
+
+async def test_direct_reads_cancelled_at_random_under_concurrency_leave_nothing_behind(
+    reads_database: str,
+) -> None:
+    """Twelve batches at a time on a pool of three, a third cancelled mid-statement: the rest
+    answer, none falls back, no statement is left running, no connection is lost."""
+    engine = create_engine(Settings(database_url=reads_database, database_pool_size=3))
+    reads = read_sessions(engine, idle=3, direct=True)
+    statements = [select(func.pg_sleep(0.02 * i), func.now()) for i in range(6)]
+    rng = random.Random(7)
+    answered = 0
+
+    async def batch(i: int) -> None:
+        nonlocal answered
+        async with reads() as session:
+            assert len(await session.rows(statements[i % 6])) == 1
+        answered += 1
+
+    try:
+        for _ in range(10):
+            tasks = [asyncio.create_task(batch(i)) for i in range(12)]
+            await asyncio.sleep(rng.uniform(0, 0.08))
+            for task in rng.sample(tasks, 4):
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            assert [r for r in results if not isinstance(r, asyncio.CancelledError | None)] == []
+        assert answered >= 80
+        assert reads.direct is not None
+        assert reads.direct.failures == 0
+        async with reads() as session:
+            running = await session.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND state = 'active' AND pid <> pg_backend_pid()"
+                )
+            )
+            assert running.scalar_one() == 0
+        assert reads.idle is not None
+        assert engine.pool.checkedout() == len(reads.idle.connections)  # type: ignore[attr-defined]
     finally:
         await reads.close()
         await engine.dispose()

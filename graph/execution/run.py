@@ -178,20 +178,7 @@ class Run:
         items: list[Any] = [None] * len(value)
         out[key] = items
         list_slot = Slot(out, key, not step.non_null, slot)
-        item_nullable = not step.item_non_null
-        if not step.abstract:
-            self._objects(step, value, items, list_slot, item_nullable, following)
-            return
-        for index, item in enumerate(value):
-            if item is None:
-                if not item_nullable:
-                    self._null(step, list_slot, [*list_slot.path(), index])
-                continue
-            item_slot = Slot(items, index, item_nullable, list_slot)
-            if isinstance(item, Exception):  # an item's own error (`_entities`)
-                self._raise_at(step, item_slot, item)
-                continue
-            self._object(step, item, items, index, item_slot, following)
+        self._objects(step, value, items, list_slot, not step.item_non_null, following)
 
     def _objects(
         self,
@@ -202,8 +189,9 @@ class Run:
         item_nullable: bool,
         following: dict[int, Group],
     ) -> None:
-        """`_object` for every item of a list of one object type, in one loop: lists of
-        objects are most of a large response, and a call per item was a tenth of its cost."""
+        """`_object` for every item of a list, in one loop: lists of objects are most of a large
+        response, and a call per item was a tenth of its cost. Items of an abstract type, whose
+        selection depends on each one's type, still go through `_object`."""
         assert step.children is not None
         selection = next(iter(step.children.values()))
         keys = selection.keys
@@ -217,6 +205,9 @@ class Run:
             item_slot = Slot(items, index, item_nullable, list_slot)
             if isinstance(item, Exception):  # an item's own error (`_entities`)
                 self._raise_at(step, item_slot, item)
+                continue
+            if step.abstract:
+                self._object(step, item, items, index, item_slot, following)
                 continue
             if group is None:
                 group = following.get(id(selection))

@@ -6,6 +6,7 @@ request id and anything else bound with structlog.contextvars is on every line o
 
 import asyncio
 import logging
+import select
 import sys
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
@@ -127,9 +128,14 @@ class AccessLines:
             self.readable.info("request", **fields)
             return
         stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-        line = {"logger": self.name, **fields, "event": "request", "level": "info"}
-        line["timestamp"] = stamp
-        self.pending.append(orjson.dumps(line, default=str).decode())
+        line = {
+            "logger": self.name,
+            **fields,
+            "event": "request",
+            "level": "info",
+            "timestamp": stamp,
+        }
+        self.pending.append(orjson.dumps(line, default=str).decode() + "\n")
         if len(self.pending) >= self.MAX_PENDING:
             self.flush()
         elif self.timer is None:
@@ -146,8 +152,23 @@ class AccessLines:
             self.timer = None
         if self.pending and self.stream is not None:
             lines, self.pending = self.pending, []
-            self.stream.write("\n".join(lines) + "\n")
-            self.stream.flush()
+            # Whole lines, at most PIPE_BUF bytes a write: with --workers every process writes
+            # to the same pipe, and only writes that small are never interleaved with others'.
+            chunk: list[str] = []
+            size = 0
+            for line in lines:
+                length = len(line) if line.isascii() else len(line.encode())
+                if chunk and size + length > select.PIPE_BUF:
+                    self._write("".join(chunk))
+                    chunk, size = [], 0
+                chunk.append(line)
+                size += length
+            self._write("".join(chunk))
+
+    def _write(self, text: str) -> None:
+        assert self.stream is not None
+        self.stream.write(text)
+        self.stream.flush()
 
 
 def access_lines(name: str, level: int) -> AccessLines | None:
