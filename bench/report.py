@@ -95,7 +95,7 @@ def table(summaries: list[Summary]) -> list[str]:
             f"{s.p50_ms:.1f}",
             f"{s.p99_ms:.1f}",
             str(sum(s.errors.values())),
-            "n/a" if s.cpu_ms is None else f"{s.cpu_ms:.2f}",
+            "n/a" if s.cpu_ms is None else f"{s.cpu_ms:.3f}",
             "n/a" if s.fields is None else str(s.fields),
             "n/a" if s.cpu_ms is None or not s.fields else f"{s.cpu_ms * 1000 / s.fields:.1f}",
             s.sql,

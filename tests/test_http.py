@@ -1,7 +1,13 @@
 """GraphQL over HTTP as the graphql-over-http specification describes it."""
 
+from collections.abc import AsyncIterator
+
 import httpx
+import orjson
 import pytest
+
+from graph.app import create_app
+from graph.settings import Settings
 
 GQL_RESPONSE = "application/graphql-response+json"
 QUERY = "{ categories(first: 1) { edges { node { slug } } } }"
@@ -102,3 +108,42 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     body = ready.json()
     assert body["status"] == "ready"
     assert body["dependencies"]["database"]["state"] == "up"
+
+
+async def test_an_unexpected_failure_is_a_plain_500_with_the_request_id(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/graphql skips FastAPI's layers (graph.app.Gateway), its ServerErrorMiddleware too: the
+    endpoint answers an exception as that middleware would, with the request id."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        state = app.state.gateway
+
+        async def broken(text: str) -> None:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(state.documents, "prepare", broken)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            response = await client.post(
+                "/graphql", json={"query": QUERY}, headers={"x-request-id": "req-500"}
+            )
+            after = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert response.status_code == 500
+    assert response.text == "Internal Server Error"
+    assert response.headers["x-request-id"] == "req-500"
+    assert after.status_code == 500  # the same bug, and the gateway still answers
+
+
+async def test_a_body_in_chunks_is_read_whole(client: httpx.AsyncClient) -> None:
+    body = orjson.dumps({"query": QUERY})
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 7):
+            yield body[start : start + 7]
+
+    response = await client.post(
+        "/graphql", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 200
+    assert response.json()["data"]["categories"]["edges"][0]["node"]["slug"] == "electronics"

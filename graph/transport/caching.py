@@ -6,8 +6,6 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
-
 
 @dataclass(frozen=True, slots=True)
 class Caching:
@@ -28,14 +26,15 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
 
 
 def http_caching(
-    request: Request,
+    method: str,
+    if_none_match: str | None,
     *,
     authorization: str | None,
     content: bytes,
     errors: list[dict[str, Any]],
     max_age: int,
 ) -> Caching:
-    if request.method != "GET":
+    if method != "GET":
         return Caching()
     if authorization:
         return Caching({"Cache-Control": "private, no-store"})
@@ -47,4 +46,4 @@ def http_caching(
         "ETag": tag,
         "Vary": "Accept, Authorization",
     }
-    return Caching(headers, _matches(request.headers.get("if-none-match"), tag))
+    return Caching(headers, _matches(if_none_match, tag))

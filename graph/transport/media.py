@@ -1,5 +1,7 @@
 """Content negotiation for GraphQL over HTTP."""
 
+from functools import lru_cache
+
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
@@ -21,6 +23,10 @@ def _ranges(accept: str) -> list[tuple[str, float]]:
     return out
 
 
+# Clients send a handful of Accept headers, over and over; longer ones are not kept.
+KEPT_ACCEPT_CHARS = 256
+
+
 def choose(accept: str | None) -> str | None:
     """The response type for an Accept header, or None when nothing we speak is acceptable.
 
@@ -28,6 +34,17 @@ def choose(accept: str | None) -> str | None:
     """
     if not accept:
         return JSON
+    if len(accept) <= KEPT_ACCEPT_CHARS:
+        return _chosen(accept)
+    return _choose(accept)
+
+
+@lru_cache(maxsize=256)
+def _chosen(accept: str) -> str | None:
+    return _choose(accept)
+
+
+def _choose(accept: str) -> str | None:
     best: tuple[float, int, str] | None = None
     for media, quality in _ranges(accept):
         if quality <= 0:

@@ -41,6 +41,10 @@ def _headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
     return sent, agent
 
 
+def has_header(scope: Scope, name: bytes) -> bool:
+    return any(key == name for key, _ in scope["headers"])
+
+
 def exchange_of(scope: Scope) -> Exchange:
     """The request's notes; a throwaway when the request did not come through Observe."""
     found: Exchange | None = scope.get(EXCHANGE)
