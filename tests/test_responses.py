@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+import redis
 
 from graph.settings import Settings
 from graph.state import GatewayState
@@ -156,3 +157,34 @@ async def test_a_write_drops_the_responses_that_read_it_on_every_instance(
         again = [after - before for after, before in zip(counts, executed, strict=True)]
         # W1, W2 and W3 show the product, so each reader ran them again; P3 was still cached.
         assert again == [3, 3]
+
+
+def mget_calls(url: str) -> int:
+    stats = redis.Redis.from_url(url).info("commandstats")
+    return int(stats.get("cmdstat_mget", {}).get("calls", 0))
+
+
+async def test_hits_on_one_instance_check_their_generations_together_and_see_writes_at_once(
+    shared_settings: Settings,
+) -> None:
+    """With instances sharing Redis, a hit is checked against the generations in Redis: the
+    hits of one moment in one MGET; a write through another instance is seen by the very next
+    read, without waiting for the event stream."""
+    assert shared_settings.redis_url is not None
+    async with AsyncExitStack() as stack:
+        reader, other = [await stack.enter_async_context(serving(shared_settings)) for _ in "ab"]
+        api = Api(reader)
+        writer = Api(other, token(shared_settings, Role.EDITOR))
+        slug = await first_slug(api)
+        variant = (await api.query(FIRST_VARIANT, {"slug": slug})).data["product"]["variants"]
+        await api.query(workload("W1"), {"slug": slug})
+        before = mget_calls(shared_settings.redis_url)
+        hits = await asyncio.gather(*(api.query(workload("W1"), {"slug": slug}) for _ in range(16)))
+        assert [hit.sql for hit in hits] == [0] * 16
+        assert mget_calls(shared_settings.redis_url) - before <= 2  # 16 without coalescing
+        written = await writer.query(PRICE, {"id": variant[0]["id"], "amount": "0.02"})
+        assert written.data["variantUpdate"]["userErrors"] == []
+        after = await api.query(workload("W1"), {"slug": slug})
+        assert after.sql > 0
+        prices = after.data["product"]["variants"]
+        assert prices[0]["price"]["amount"] == "0.02"

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from db.cache import keys, tags
 from db.cache.backend import CacheBackend, Entry
+from db.cache.coalesce import Coalesced
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -33,6 +34,8 @@ class Cache:
         self.distrusts = 0
         # Only a followed cache distrusts itself: nothing else would ever trust it again.
         self.followed = False
+        # Concurrent checks of cached responses' generations share one MGET.
+        self._current: Coalesced[bytes | None] = Coalesced(self._current_now)
         backend.on_failure(self._failed)
 
     def _failed(self) -> None:
@@ -163,6 +166,9 @@ class Cache:
         """The generations now, for checking a stamp; None when the cache cannot say."""
         if self.suspect or not generation_keys:
             return None if self.suspect else []
+        return await self._current.read(generation_keys)
+
+    async def _current_now(self, generation_keys: list[str]) -> list[bytes | None] | None:
         stats = self.backend.stats
         before = (stats.errors, stats.skipped)
         values = await self.backend.mget(generation_keys)
