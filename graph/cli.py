@@ -38,6 +38,8 @@ EXIT_PROBLEM = 2  # as argparse exits for a usage error
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from graph.transport.joined import JoinedHttpToolsProtocol
+
     workers = args.workers or settings.serve_workers
     if workers > 1 and not settings.redis_url:
         # Each process would keep its own cache and event bus: a write in one would leave the
@@ -53,7 +55,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         port=args.port or settings.port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=JoinedHttpToolsProtocol,
         ws_max_size=settings.max_body_bytes,
         ws_per_message_deflate=settings.ws_per_message_deflate,
         # Ours (graph.transport.observe) replaces uvicorn's access log; its other records go
