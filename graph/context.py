@@ -53,6 +53,7 @@ class Loaders:
         self.viewer = viewer
         self.store = store
         self._pages: dict[ProductPageArgs, ProductPageByCategoryLoader] = {}
+        self._images: dict[int, ImagesByProductIdLoader] = {}
 
     @cached_property
     def product_by_id(self) -> ProductByIdLoader:
@@ -112,9 +113,12 @@ class Loaders:
     def image_by_id(self) -> ImageByIdLoader:
         return ImageByIdLoader(self.sessions)
 
-    @cached_property
-    def images_by_product_id(self) -> ImagesByProductIdLoader:
-        return ImagesByProductIdLoader(self.sessions, self.store)
+    def images_by_product_id(self, first: int) -> ImagesByProductIdLoader:
+        """The loader of each product's first `first` images."""
+        loader = self._images.get(first)
+        if loader is None:
+            loader = self._images[first] = ImagesByProductIdLoader(self.sessions, self.store, first)
+        return loader
 
     @cached_property
     def view_count_by_product_id(self) -> ViewCountByProductIdLoader:

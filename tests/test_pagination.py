@@ -9,6 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
+from graph.ids import decode_as
+from graph.settings import Settings
+from tests.conftest import serving
 from tests.support import Api, Oracle
 
 PAGE = """
@@ -186,3 +189,31 @@ async def test_include_subcategories_false_lists_only_the_category_itself(
         result = await api.query(document, {"slug": "everyday-laptops", "sub": sub})
         page = result.data["category"]["products"]
         assert [e["node"]["slug"] for e in page["edges"]] == [p["slug"] for p in own]
+
+
+IMAGES = """query($slug: String!) { category(slug: $slug) { products(first: 40) { edges { node {
+  id one: images(first: 1) { url } two: images(first: 2) { url } all: images { url } } } } } }"""
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["no cache", "row cache"])
+async def test_images_first_n_are_each_products_first_n(
+    settings: Settings, oracle: Oracle, cached: bool
+) -> None:
+    """Without a cache only the images asked for are read (a loader per count); with one,
+    each product's whole list is cached and sliced. Both answer what the seed holds, twice."""
+    by_product: dict[int, list[str]] = {}
+    for image in sorted(oracle.catalog.images, key=lambda i: (i["position"], i["id"])):
+        by_product.setdefault(image["product_id"], []).append(image["url"])
+    root = next(c for c in oracle.catalog.categories if c["parent_id"] is None)
+    async with serving(settings.model_copy(update={"cache_enabled": cached})) as client:
+        api = Api(client)
+        for _ in range(2):  # the second time from the cache, when there is one
+            edges = (await api.query(IMAGES, {"slug": root["slug"]})).data["category"]
+            nodes = [edge["node"] for edge in edges["products"]["edges"]]
+            assert nodes
+            for node in nodes:
+                urls = by_product.get(decode_as(node["id"], "Product"), [])
+                assert [i["url"] for i in node["all"]] == urls[:20]
+                assert [i["url"] for i in node["two"]] == urls[:2]
+                assert [i["url"] for i in node["one"]] == urls[:1]
+            assert any(len(node["all"]) > 2 for node in nodes)

@@ -174,8 +174,8 @@ async def _images(
     ctx: Context, parents: Sequence[ProductRow], kw: dict[str, Any], __: frozenset[str]
 ) -> list[Any]:
     limit = check_count("first", kw.get("first"), IMAGES_PER_PRODUCT, IMAGES_PER_PRODUCT)
-    found = await ctx.loaders.images_by_product_id.load_many([p.id for p in parents])
-    return [rows[:limit] for rows in found]
+    found = await ctx.loaders.images_by_product_id(limit).load_many([p.id for p in parents])
+    return list(found)
 
 
 async def _view_count(

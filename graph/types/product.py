@@ -109,8 +109,8 @@ class Product(Node):
         ] = None,
     ) -> list[ProductImage]:
         limit = check_count("first", first, IMAGES_PER_PRODUCT, IMAGES_PER_PRODUCT)
-        rows = await info.context.loaders.images_by_product_id.load(self.row.id)
-        return [ProductImage.from_row(row) for row in rows[:limit]]
+        rows = await info.context.loaders.images_by_product_id(limit).load(self.row.id)
+        return [ProductImage.from_row(row) for row in rows]
 
     @strawberry.field(
         description="How many times the product was viewed (see productViewTrack), up to a few "
