@@ -31,6 +31,12 @@ def shared_redis(db: int) -> str:
     return url
 
 
+def command_calls(url: str, command: str) -> int:
+    """How many times the Redis at `url` has run `command` (all databases, since its start)."""
+    stats = redis.Redis.from_url(url).info("commandstats")
+    return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

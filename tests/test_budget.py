@@ -1,13 +1,14 @@
 """Per-client cost budgets: an operation takes its estimate from the client's bucket; a client over
 budget gets 429 RATE_LIMITED with Retry-After; gateways sharing Redis share the bucket."""
 
+import asyncio
 from typing import Any
 
 import httpx
 
 from graph.settings import Settings
 from graph.viewer import Role
-from tests.celery_support import shared_redis
+from tests.celery_support import command_calls, shared_redis
 from tests.conftest import serving, token
 from tests.support import workload
 
@@ -80,3 +81,19 @@ async def test_unspent_points_are_given_back(settings: Settings) -> None:
         spent = 1_500 - again["currentlyAvailable"]
         # Two actual costs and the second request's estimate, not two estimates.
         assert spent <= 2 * cost["actual"] + cost["requested"] + 2
+
+
+async def test_concurrent_operations_share_one_script_call_and_the_bucket_still_holds(
+    settings: Settings,
+) -> None:
+    """Ten concurrent operations of one client on a bucket with room for six: one script call
+    takes for all of them, in turn, and exactly four are refused."""
+    url = shared_redis(BUDGET_DB)
+    small = budgeted(settings, redis_url=url, budget_anonymous_capacity=18)
+    async with serving(small) as client:
+        before = command_calls(url, "evalsha")
+        responses = await asyncio.gather(*(post(client, SMALL) for _ in range(10)))
+        after = command_calls(url, "evalsha")
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] * 6 + [429] * 4  # SMALL costs 3, its estimate
+    assert after - before <= 2  # 10 without batching

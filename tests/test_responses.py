@@ -13,12 +13,11 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-import redis
 
 from graph.settings import Settings
 from graph.state import GatewayState
 from graph.viewer import Role
-from tests.celery_support import shared_redis
+from tests.celery_support import command_calls, shared_redis
 from tests.conftest import postgres_database, seeded, serving, token
 from tests.support import LATEST_CHANGE, Api, workload
 
@@ -159,11 +158,6 @@ async def test_a_write_drops_the_responses_that_read_it_on_every_instance(
         assert again == [3, 3]
 
 
-def mget_calls(url: str) -> int:
-    stats = redis.Redis.from_url(url).info("commandstats")
-    return int(stats.get("cmdstat_mget", {}).get("calls", 0))
-
-
 async def test_hits_on_one_instance_check_their_generations_together_and_see_writes_at_once(
     shared_settings: Settings,
 ) -> None:
@@ -178,10 +172,11 @@ async def test_hits_on_one_instance_check_their_generations_together_and_see_wri
         slug = await first_slug(api)
         variant = (await api.query(FIRST_VARIANT, {"slug": slug})).data["product"]["variants"]
         await api.query(workload("W1"), {"slug": slug})
-        before = mget_calls(shared_settings.redis_url)
+        before = command_calls(shared_settings.redis_url, "mget")
         hits = await asyncio.gather(*(api.query(workload("W1"), {"slug": slug}) for _ in range(16)))
         assert [hit.sql for hit in hits] == [0] * 16
-        assert mget_calls(shared_settings.redis_url) - before <= 2  # 16 without coalescing
+        mgets = command_calls(shared_settings.redis_url, "mget") - before
+        assert mgets <= 2  # 16 without coalescing
         written = await writer.query(PRICE, {"id": variant[0]["id"], "amount": "0.02"})
         assert written.data["variantUpdate"]["userErrors"] == []
         after = await api.query(workload("W1"), {"slug": slug})

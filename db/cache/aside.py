@@ -13,9 +13,9 @@ import logging
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
+from db.batching import Coalesced
 from db.cache import keys, tags
 from db.cache.backend import CacheBackend, Entry
-from db.cache.coalesce import Coalesced
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

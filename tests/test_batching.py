@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from db.cache.coalesce import Coalesced
+from db.batching import Coalesced
 
 
 class Store:
