@@ -56,9 +56,14 @@ class SessionLoader(DataLoader[K, V]):
         return asyncio.shield(self._future(key))
 
     def load_many(self, keys: Iterable[K]) -> "asyncio.Future[list[V]]":
-        """Like `load` for each key, shielded once for all of them: a shield per key cost more
-        than the batch's statement when a level loads hundreds."""
-        return asyncio.shield(asyncio.gather(*[self._future(key) for key in keys]))
+        """Like `load` for each key, shielded once for all of them: a future of its own that
+        the shared ones resolve, so cancelling it cancels none of them. Not gather and shield:
+        a callback per key cost more than the batch's statement when a level loads hundreds;
+        the keys of a batch are resolved together, so one callback usually waits for all."""
+        futures = [self._future(key) for key in keys]
+        joined: asyncio.Future[list[V]] = self.loop.create_future()
+        _join(futures, joined)
+        return joined
 
     def _future(self, key: K) -> "asyncio.Future[V]":
         if not self.tagged:
@@ -106,6 +111,36 @@ class SessionLoader(DataLoader[K, V]):
         return await self.store.many(
             keys, key=key, generation=generation, load=load, encode=encode, decode=decode
         )
+
+
+def _join(futures: list["asyncio.Future[V]"], joined: "asyncio.Future[list[V]]") -> None:
+    """Resolves `joined` once every future is done: with their results, else the first
+    exception in key order (every one is retrieved, as gather does, so none is reported as
+    never retrieved), else cancelled if one was."""
+    for future in reversed(futures):
+        if not future.done():
+            future.add_done_callback(lambda _: _join(futures, joined))
+            return
+    results: list[V] = []
+    failure: BaseException | None = None
+    cancelled = False
+    for future in futures:
+        if future.cancelled():
+            cancelled = True
+            continue
+        exception = future.exception()
+        if exception is not None:
+            failure = failure or exception
+        elif failure is None:
+            results.append(future.result())
+    if joined.done():  # its caller has gone
+        return
+    if failure is not None:
+        joined.set_exception(failure)
+    elif cancelled:
+        joined.cancel()
+    else:
+        joined.set_result(results)
 
 
 def encode_id(value: int) -> bytes:
