@@ -10,10 +10,20 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Column
 from sqlalchemy.engine import Row
+from typing_extensions import dataclass_transform
 
 from db.models import ProductStatus
 
 T = TypeVar("T")
+
+
+@dataclass_transform(frozen_default=True)
+def row(cls: type[T]) -> type[T]:
+    """A row type: frozen where it is checked (mypy refuses any assignment to a field), a plain
+    slots dataclass at run time, hashable as a frozen one is. A frozen dataclass's __init__ sets
+    each field through object.__setattr__: 1.1 against 0.15 us for twelve fields, and a
+    category page builds a hundred rows."""
+    return dataclass(slots=True, unsafe_hash=True)(cls)
 
 
 def reader(row_type: Callable[..., T], columns: Iterable[Column[Any]]) -> Callable[[Row[Any]], T]:
@@ -43,7 +53,7 @@ def _ancestors(path: str) -> tuple[int, ...]:
     return tuple(int(part) for part in path.strip("/").split("/")[:-1])
 
 
-@dataclass(frozen=True, slots=True)
+@row
 class CategoryRow:
     id: int
     slug: str
@@ -62,7 +72,7 @@ class CategoryRow:
         return _ancestors(self.path)
 
 
-@dataclass(frozen=True, slots=True)
+@row
 class ProductRow:
     id: int
     slug: str
@@ -82,7 +92,7 @@ class ProductRow:
         return self.status is ProductStatus.ACTIVE
 
 
-@dataclass(frozen=True, slots=True)
+@row
 class VariantRow:
     id: int
     product_id: int
@@ -96,7 +106,7 @@ class VariantRow:
     position: int
 
 
-@dataclass(frozen=True, slots=True)
+@row
 class ImageRow:
     id: int
     product_id: int
@@ -107,7 +117,7 @@ class ImageRow:
     position: int
 
 
-@dataclass(frozen=True, slots=True)
+@row
 class ChangeRow:
     id: int
     entity_type: str
@@ -120,7 +130,7 @@ class ChangeRow:
     values: dict[str, Any] | None
 
 
-@dataclass(frozen=True, slots=True)
+@row
 class JobRow:
     id: int
     kind: str
@@ -139,7 +149,7 @@ class JobRow:
     lease_expires_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@row
 class OutboxRow:
     id: int
     task: str
@@ -152,7 +162,7 @@ class OutboxRow:
     sent_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@row
 class WebhookRow:
     id: int
     url: str
@@ -163,7 +173,7 @@ class WebhookRow:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@row
 class WebhookDeliveryRow:
     id: int
     webhook_id: int
