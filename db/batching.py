@@ -31,17 +31,33 @@ class Batched(Generic[R, T]):
         self._waiting.append((request, future))
         if len(self._waiting) == 1:
             # The task's first step runs on the next turn, after this turn's other callers.
-            task = loop.create_task(self._flush())
+            batch = self._waiting
+            task = loop.create_task(self._flush(batch))
             self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            task.add_done_callback(lambda done: self._finished(done, batch))
         return await future
 
-    async def _flush(self) -> None:
-        waiting, self._waiting = self._waiting, []
+    def _finished(
+        self, task: "asyncio.Task[None]", batch: list[tuple[R, asyncio.Future[T]]]
+    ) -> None:
+        """Nobody waits forever: a batch whose task ended without answering it (cancelled
+        before its first step, at shutdown) is cancelled, and later calls start a new one."""
+        self._sending.discard(task)
+        if self._waiting is batch:
+            self._waiting = []
+        for _, future in batch:
+            if not future.done():
+                future.cancel()
+
+    async def _flush(self, batch: list[tuple[R, asyncio.Future[T]]]) -> None:
+        if self._waiting is batch:
+            self._waiting = []
         try:
-            answers = await self._send([request for request, _ in waiting])
+            answers = await self._send([request for request, _ in batch])
+            if len(answers) != len(batch):
+                raise ValueError(f"{len(answers)} answers to {len(batch)} requests")
         except BaseException as error:
-            for _, future in waiting:
+            for _, future in batch:
                 if future.done():
                     continue
                 if isinstance(error, asyncio.CancelledError):
@@ -51,7 +67,7 @@ class Batched(Generic[R, T]):
             if isinstance(error, Exception):
                 return  # every caller has it
             raise
-        for (_, future), answer in zip(waiting, answers, strict=True):
+        for (_, future), answer in zip(batch, answers, strict=True):
             if not future.done():  # a caller cancelled meanwhile
                 future.set_result(answer)
 

@@ -38,7 +38,7 @@ from graph.schema import build_schema
 from graph.settings import Settings
 from graph.state import GatewayState
 from graph.subscriptions.hub import EventHub
-from graph.transport.cors import add_cors
+from graph.transport.cors import add_cors, vary_on_origin
 from graph.transport.exports import download_export
 from graph.transport.graphiql import mount_static
 from graph.transport.health import healthz, readyz
@@ -206,7 +206,8 @@ class Gateway(FastAPI):
     """FastAPI, but GraphQL over HTTP is answered before its layers (routing, exception
     handlers, body limit: a quarter of a cached response's CPU), by the observing middleware
     around the endpoint alone. Requests whose handling needs those layers take them: traced
-    ones, and with CORS configured, those from a browser page (an Origin header)."""
+    ones, and with CORS configured, those from a browser page (an Origin header); the others
+    still vary by Origin then, as CORS would have said."""
 
     def __init__(self, *, cors: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -221,7 +222,7 @@ class Gateway(FastAPI):
             and not (self.cors and has_header(scope, b"origin"))
         ):
             scope["app"] = self
-            await self.graphql(scope, receive, send)
+            await self.graphql(scope, receive, vary_on_origin(send) if self.cors else send)
             return
         await super().__call__(scope, receive, send)
 

@@ -5,7 +5,7 @@ import asyncio
 
 import pytest
 
-from db.batching import Coalesced
+from db.batching import Batched, Coalesced
 
 
 class Store:
@@ -70,3 +70,31 @@ async def test_a_failed_or_unknowing_read_reaches_every_caller() -> None:
     store.fail, store.unknown = None, True
     assert list(await asyncio.gather(reads.read(["a"]), reads.read(["b"]))) == [None, None]
     assert len(store.reads) == 2
+
+
+async def test_a_batch_cancelled_before_it_left_cancels_its_callers_and_the_next_one_leaves() -> (
+    None
+):
+    """At shutdown the loop may cancel the batch's task before its first step: its callers are
+    cancelled rather than left waiting, and the next call is sent by a new batch."""
+    store = Store()
+    store.values = {"a": 1}
+    reads = Coalesced(store.read)
+    stranded = asyncio.ensure_future(reads.read(["a"]))
+    await asyncio.sleep(0)  # the caller has queued; the batch's task has not run yet
+    for task in list(reads._batched._sending):
+        task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(stranded, 1)
+    assert await asyncio.wait_for(reads.read(["a"]), 1) == [1]
+
+
+async def test_a_send_that_answers_too_few_fails_every_caller() -> None:
+    async def short(requests: list[int]) -> list[int]:
+        return [0]
+
+    batched: Batched[int, int] = Batched(short)
+    outcomes = await asyncio.wait_for(
+        asyncio.gather(batched(1), batched(2), return_exceptions=True), 1
+    )
+    assert [type(outcome) for outcome in outcomes] == [ValueError, ValueError]

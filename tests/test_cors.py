@@ -95,6 +95,20 @@ async def test_other_origins_get_no_cors_headers(listed: httpx.AsyncClient) -> N
         assert "Origin" in answered.headers["vary"]  # caches keep the listed origins' copies
 
 
+async def test_requests_without_an_origin_still_vary_by_it(listed: httpx.AsyncClient) -> None:
+    """They skip the CORS middleware (graph.app.Gateway), not what it says to caches: a CDN
+    must not give a browser page the copy a server-side client got."""
+    for response in (
+        await listed.post("/graphql", json=QUERY),
+        await listed.get("/graphql", params=QUERY),
+    ):
+        assert response.status_code == 200
+        assert cors_headers(response) == {}
+        assert "Origin" in response.headers["vary"]
+    cacheable = await listed.get("/graphql", params=QUERY)
+    assert cacheable.headers["vary"] == "Accept, Authorization, Origin"
+
+
 async def test_a_listed_origin_may_not_send_other_methods_or_headers(
     listed: httpx.AsyncClient,
 ) -> None:

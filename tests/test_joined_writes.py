@@ -60,3 +60,15 @@ async def test_closing_sends_what_waits_and_later_writes_are_dropped() -> None:
     joined.write(b"too late")
     await asyncio.sleep(0)
     assert transport.sent == [b"last words"]
+
+
+async def test_small_writes_that_add_up_leave_without_waiting_for_the_turn() -> None:
+    transport = Recording()
+    joined = JoinedWrites(transport, asyncio.get_running_loop())
+    chunk = b"y" * (SEPARATE_BYTES // 4)
+    for _ in range(4):
+        joined.write(chunk)
+    assert transport.sent == [chunk * 4]
+    joined.write(b"tail")
+    await asyncio.sleep(0)
+    assert transport.sent == [chunk * 4, b"tail"]

@@ -122,10 +122,12 @@ class ImagesByProductIdLoader(SessionLoader[int, list[ImageRow]]):
         self.per_product = first if store is None else IMAGES_PER_PRODUCT
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[list[ImageRow]]:
+        first = self.first
+        if first == 0:
+            return [[] for _ in keys]
         found = await self.cached(
             keys, key=ck.images, generation=ck.product_generation, load=self._load, decode=IMAGES
         )
-        first = self.first
         return [found.get(key, [])[:first] for key in keys]
 
     async def _load(self, product_ids: list[int]) -> dict[int, list[ImageRow]]:

@@ -5,9 +5,9 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from graph.settings import ANY_ORIGIN
 
@@ -41,6 +41,20 @@ class ListedOriginsCORS(CORSMiddleware):
                 await self.simple_response(scope, receive, send, request_headers=headers)
                 return
         await super().__call__(scope, receive, send)
+
+
+def vary_on_origin(send: Send) -> Send:
+    """`send`, adding Origin to every response's Vary, as the CORS middleware does to requests
+    without an Origin when CORS is on: a shared cache must not give a browser page the copy
+    a server-side client got (without Access-Control-Allow-Origin)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+        await send(message)
+
+    return sending
 
 
 def add_cors(app: FastAPI, origins: Sequence[str]) -> None:

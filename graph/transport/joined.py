@@ -22,12 +22,13 @@ class JoinedWrites:
     """A transport whose writes of one loop turn are sent together; everything else is the
     transport's own."""
 
-    __slots__ = ("_loop", "_pending", "transport")
+    __slots__ = ("_loop", "_pending", "_pending_bytes", "transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self.transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     def write(self, data: bytes) -> None:
         if len(data) >= SEPARATE_BYTES:
@@ -37,11 +38,17 @@ class JoinedWrites:
         if not self._pending:
             self._loop.call_soon(self.flush)
         self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= SEPARATE_BYTES:
+            # Many small writes in one turn (a stream): out now, under the transport's flow
+            # control, which does not see what waits here.
+            self.flush()
 
     def flush(self) -> None:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        self._pending_bytes = 0
         if not self.transport.is_closing():
             self.transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
 
