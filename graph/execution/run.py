@@ -15,7 +15,7 @@ and reports them all, as the spec asks.
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from graphql import GraphQLError, located_error
@@ -110,13 +110,21 @@ class Run:
             if not step.abstract:
                 self._copy_objects(step, get, group, following)
                 return
+        for result, out, slot in self._got(step, get, group):
+            self._complete(step, result, out, slot, following)
+
+    def _got(
+        self, step: Step, get: Any, group: Group
+    ) -> Iterator[tuple[Any, dict[str, Any], Slot]]:
+        """Each parent's value of a getter field, with where it goes; a getter that raises is
+        that field's error."""
         for value, out, slot in zip(group.values, group.outs, group.slots, strict=True):
             try:
                 result = get(value)
             except Exception as error:
                 self._fail(step, out, slot, error)
                 continue
-            self._complete(step, result, out, slot, following)
+            yield result, out, slot
 
     def _copy_leaves(self, step: Step, get: Any, group: Group) -> None:
         """`_copy` then `_complete` for a scalar field, in one loop: most of a response's
@@ -151,12 +159,7 @@ class Run:
         nullable = not non_null
         children: Group | None = None
         completed = 0
-        for value, out, slot in zip(group.values, group.outs, group.slots, strict=True):
-            try:
-                result = get(value)
-            except Exception as error:
-                self._fail(step, out, slot, error)
-                continue
+        for result, out, slot in self._got(step, get, group):
             if result is None:
                 out[key] = None
                 if non_null:
