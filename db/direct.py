@@ -80,7 +80,12 @@ class Compiled:
     def describe(self, type_oids: Sequence[int], dialect: Dialect) -> None:
         results = []
         for index, (type_, oid) in enumerate(zip(self.types, type_oids, strict=True)):
-            process = type_._cached_result_processor(dialect, oid)
+            # Our column types say what they do to a value the driver read; SQLAlchemy's
+            # processors wrap the same in a call or two per value.
+            direct = getattr(type_, "direct_result_processor", None)
+            process = (
+                direct() if direct is not None else type_._cached_result_processor(dialect, oid)
+            )
             if process is not None:
                 results.append((index, process))
         self.results = tuple(results)

@@ -1,5 +1,6 @@
 """Column types that keep money exact and time zone-aware on every backend."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -40,6 +41,23 @@ class Money(TypeDecorator[Decimal]):
             return (Decimal(int(value)) / 100).quantize(CENTS)
         return Decimal(value).quantize(CENTS)
 
+    def direct_result_processor(self) -> Callable[[Decimal], Decimal]:
+        """process_result_value for a value asyncpg read (a Decimal, never None), without
+        TypeDecorator's wrapper around it (db.direct)."""
+        return _quantized
+
+
+def _quantized(value: Decimal) -> Decimal:
+    return value.quantize(CENTS)
+
+
+def _in_utc(value: datetime) -> datetime:
+    if value.tzinfo is UTC:  # a timestamptz as asyncpg reads it
+        return value
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes in and out; SQLite stores them as naive UTC."""
@@ -56,8 +74,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return None if value is None else _in_utc(value)
+
+    def direct_result_processor(self) -> Callable[[datetime], datetime]:
+        """process_result_value for a value asyncpg read (never None), without TypeDecorator's
+        wrapper around it (db.direct)."""
+        return _in_utc
