@@ -183,3 +183,49 @@ async def test_hits_on_one_instance_check_their_generations_together_and_see_wri
         assert after.sql > 0
         prices = after.data["product"]["variants"]
         assert prices[0]["price"]["amount"] == "0.02"
+
+
+CATEGORY_BY_SLUG = "query($slug: String) { category(slug: $slug) { id name } }"
+PRODUCT_CATEGORY = "query($slug: String!) { product(slug: $slug) { category { name } } }"
+VARIANT_BY_SKU = """query($r: [_Any!]!) { _entities(representations: $r) {
+  ... on ProductVariant { price { amount } } } }"""
+RENAME = """mutation($id: ID!, $name: String!) { categoryUpdate(id: $id, input: {name: $name}) {
+  userErrors { code } } }"""
+FIRST_PRODUCT = """{ products(first: 1) { edges { node { slug category { id slug name }
+  variants { id sku price { amount } } } } } }"""
+
+
+@pytest.mark.parametrize("rows_cached", [False, True], ids=["no row cache", "row cache"])
+async def test_rows_another_statement_brought_are_read_anew_after_a_write(
+    shared_settings: Settings, rows_cached: bool
+) -> None:
+    """Rows one statement brings for another loader (a category looked up by slug, a variant by
+    SKU) are tagged like the loader's own; without the row cache they once were not, and a
+    renamed category or a new price stayed old in cached responses."""
+    settings = shared_settings.model_copy(update={"redis_url": None, "cache_enabled": rows_cached})
+    async with serving(settings) as client:
+        api = Api(client)
+        admin = Api(client, token(settings, Role.ADMIN))
+        product = (await api.query(FIRST_PRODUCT)).data["products"]["edges"][0]["node"]
+        category, variant = product["category"], product["variants"][0]
+        sku = {"r": [{"__typename": "ProductVariant", "sku": variant["sku"]}]}
+        reads = [
+            (CATEGORY_BY_SLUG, {"slug": category["slug"]}),
+            (PRODUCT_CATEGORY, {"slug": product["slug"]}),
+            (VARIANT_BY_SKU, sku),
+        ]
+        for document, variables in reads:
+            await api.query(document, variables)
+            assert (await api.query(document, variables)).sql == 0  # cached
+        try:
+            renamed = await admin.query(RENAME, {"id": category["id"], "name": "Renamed Shelf"})
+            assert renamed.data["categoryUpdate"]["userErrors"] == []
+            priced = await admin.query(PRICE, {"id": variant["id"], "amount": "0.03"})
+            assert priced.data["variantUpdate"]["userErrors"] == []
+            by_slug = (await api.query(*reads[0])).data["category"]["name"]
+            of_product = (await api.query(*reads[1])).data["product"]["category"]["name"]
+            price = (await api.query(*reads[2])).data["_entities"][0]["price"]["amount"]
+            assert (by_slug, of_product, price) == ("Renamed Shelf", "Renamed Shelf", "0.03")
+        finally:
+            await admin.query(RENAME, {"id": category["id"], "name": category["name"]})
+            await admin.query(PRICE, {"id": variant["id"], "amount": variant["price"]["amount"]})

@@ -61,7 +61,10 @@ class CategoryByIdLoader(SessionLoader[int, CategoryRow | None]):
         """Rows another statement already loaded: prime this request, and the cache."""
         known = {row.id: row for row in rows}
         self._prime(known)
-        if self.store is not None and known:
+        if self.store is None:
+            # A later load of these finds the primed row and runs no batch to tag it.
+            tags.record(ck.tree_generation(row.id) for row in rows)
+        elif known:
             await self.cached(
                 list(known),
                 key=ck.category,

@@ -4,7 +4,7 @@ loader: whether the variant may be seen depends on it."""
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 
-from db.cache import codec
+from db.cache import codec, tags
 from db.cache import keys as ck
 from db.cache.aside import Cache
 from db.engine import Sessions
@@ -56,7 +56,10 @@ class VariantByIdLoader(SessionLoader[int, VariantRow | None]):
         known = {variant.id: variant for variant, _ in pairs}
         for variant in known.values():
             self.prime_missing(variant.id, variant)
-        if self.store is not None and known:
+        if self.store is None:
+            # A later load of these finds the primed row and runs no batch to tag it.
+            tags.record(ck.variant_generation(variant_id) for variant_id in known)
+        elif known:
             await self._cached(list(known), lambda ids: known_only(known, ids))
         await self.products.remember([product for _, product in pairs])
 
