@@ -229,3 +229,40 @@ async def test_rows_another_statement_brought_are_read_anew_after_a_write(
         finally:
             await admin.query(RENAME, {"id": category["id"], "name": category["name"]})
             await admin.query(PRICE, {"id": variant["id"], "amount": variant["price"]["amount"]})
+
+
+BREADCRUMBS = """query($slug: String!) { product(slug: $slug) { category {
+  name parent { name } ancestors { id name } } } }"""
+
+
+@pytest.mark.parametrize("mode", ["no row cache", "row cache", "shared Redis"])
+async def test_renaming_an_ancestor_drops_the_responses_that_show_it(
+    shared_settings: Settings, mode: str
+) -> None:
+    """A product's breadcrumbs come from the statement that loads its category with all its
+    ancestors; a rename of the root (through another instance, when they share Redis) is in
+    the next read, whatever the caches."""
+    settings = {
+        "no row cache": shared_settings.model_copy(
+            update={"redis_url": None, "cache_enabled": False}
+        ),
+        "row cache": shared_settings.model_copy(update={"redis_url": None}),
+        "shared Redis": shared_settings,
+    }[mode]
+    async with AsyncExitStack() as stack:
+        reader = Api(await stack.enter_async_context(serving(settings)))
+        other = (
+            await stack.enter_async_context(serving(settings)) if mode == "shared Redis" else None
+        )
+        admin = Api(other or reader.client, token(settings, Role.ADMIN))
+        slug = await first_slug(reader)
+        shown = (await reader.query(BREADCRUMBS, {"slug": slug})).data["product"]["category"]
+        assert (await reader.query(BREADCRUMBS, {"slug": slug})).sql == 0  # kept
+        root = shown["ancestors"][0]
+        try:
+            renamed = await admin.query(RENAME, {"id": root["id"], "name": "Renamed Root"})
+            assert renamed.data["categoryUpdate"]["userErrors"] == []
+            after = (await reader.query(BREADCRUMBS, {"slug": slug})).data["product"]["category"]
+            assert after["ancestors"][0]["name"] == "Renamed Root"
+        finally:
+            await admin.query(RENAME, {"id": root["id"], "name": root["name"]})

@@ -38,8 +38,23 @@ class CategoryByIdLoader(SessionLoader[int, CategoryRow | None]):
         missing = {a for row in found.values() for a in row.ancestor_ids} - found.keys()
         if missing:
             found |= await self._cached(sorted(missing))
+        brought = found.keys() - set(ids) - missing
+        if brought:
+            await self._tag_brought(sorted(brought))
         self._prime(found)
         return found
+
+    async def _tag_brought(self, ids: list[int]) -> None:
+        """Ancestors the statement brought along are in the response as much as the rows asked
+        for (breadcrumbs, `parent`): a rename must drop it. Their generations are read after
+        the statement, so they vouch for the rows (a shared cached response is checked
+        against them) only if none was ever bumped; else the response is not shared."""
+        keys = [ck.tree_generation(i) for i in ids]
+        tags.record(keys)
+        if self.store is not None:
+            values = await self.store.current(keys)
+            if values is not None and all(value is None for value in values):
+                tags.stamp(keys, values)
 
     async def _cached(self, ids: Sequence[int]) -> dict[int, CategoryRow]:
         return await self.cached(
