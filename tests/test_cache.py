@@ -8,6 +8,7 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from db.cache import tags
 from db.cache.aside import Cache
 from db.cache.backend import CacheBackend, MemoryBackend, RedisBackend
 from tests.celery_support import private_redis, shared_redis
@@ -144,3 +145,28 @@ async def test_a_stopped_or_frozen_redis_is_skipped_and_recovers() -> None:
         finally:
             server.thaw()
         await backend.close()
+
+
+async def test_rows_brought_after_a_write_are_neither_cached_nor_vouched_for(
+    backend: CacheBackend,
+) -> None:
+    """Rows a statement brought for another lookup are read before their generations are: a
+    row whose generation was ever bumped may be older than it, so it is not cached and the
+    response it is in is tagged but not stamped (never shared); the others are both."""
+    cache = Cache(backend)
+    await cache.invalidate([], ["gen:2"])  # row 2 was written at some point
+    rows = {1: "one", 2: "two (maybe from before the write)"}
+    with tags.collecting() as read_tags:
+        await cache.brought(
+            rows, key=lambda k: f"row:{k}", generation=lambda k: f"gen:{k}", encode=text
+        )
+    assert read_tags.keys == {"gen:1", "gen:2"}
+    assert not read_tags.stamped
+    assert await backend.mget(["row:1", "row:2"]) == [b"one", None]
+    with tags.collecting() as fresh_tags:
+        await cache.brought(
+            {3: "three"}, key=lambda k: f"row:{k}", generation=lambda k: f"gen:{k}", encode=text
+        )
+    assert fresh_tags.stamped
+    assert fresh_tags.stamps == {"gen:3": None}
+    await cache.invalidate(["row:1", "row:3"], ["gen:1", "gen:2", "gen:3"])

@@ -10,11 +10,11 @@ up to the moment Redis answered again. Any Redis failure makes it suspect.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from db.batching import Coalesced
-from db.cache import keys, tags
+from db.cache import codec, keys, tags
 from db.cache.backend import CacheBackend, Entry
 
 K = TypeVar("K", bound=Hashable)
@@ -154,6 +154,30 @@ class Cache:
             await self.backend.set_if_generation(entries, self.ttl)
             found.update(loaded)
         return found
+
+    async def brought(
+        self,
+        rows: Mapping[K, V],
+        *,
+        key: Callable[[K], str],
+        generation: Callable[[K], str],
+        encode: Callable[[V], bytes] = codec.encode,
+    ) -> None:
+        """Rows a statement brought for another lookup (a product found by its slug, a
+        category's ancestors), known only after it ran: they tag the response; since their
+        generations are read after the statement, they vouch for it (a shared response is
+        checked against them) and are cached only where none was ever bumped (a write between
+        the statement and this read would otherwise pass for a newer row)."""
+        generation_keys = [generation(k) for k in rows]
+        tags.record(generation_keys)
+        values = await self.current(generation_keys)
+        if values is None:
+            return
+        if all(value is None for value in values):
+            tags.stamp(generation_keys, values)
+        entries = [Entry(key(k), encode(v), generation(k), b"") for k, v in rows.items()]
+        if entries:
+            await self.backend.set_if_generation(entries, self.ttl)
 
     async def generations(self, generation_keys: Sequence[str]) -> list[bytes | None]:
         if self.suspect:  # the pages they would key are not read

@@ -1,7 +1,7 @@
 """The base every loader shares: a session factory (never a session) and the optional cache."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from aiodataloader import DataLoader, Loader, dispatch_queue_batch
@@ -98,6 +98,21 @@ class SessionLoader(DataLoader[K, V]):
         """Prime without replacing a value some caller is already waiting for."""
         if self.get_cache_key(key) not in self._cache:
             self.prime(key, value)
+
+    async def brought(
+        self,
+        rows: Mapping[CK, CV],
+        *,
+        key: Callable[[CK], str],
+        generation: Callable[[CK], str],
+    ) -> None:
+        """Rows another statement brought (the loader primes them): they tag the response,
+        and the cache keeps them, as db.cache.aside.Cache.brought says. A later load of them
+        finds them primed and runs no batch that would tag them."""
+        if self.store is None:
+            tags.record(generation(k) for k in rows)
+        elif rows:
+            await self.store.brought(rows, key=key, generation=generation)
 
     async def cached(
         self,

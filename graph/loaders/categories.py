@@ -9,7 +9,7 @@ from db.cache.aside import Cache, no_generation
 from db.engine import Sessions
 from db.queries.categories import categories_with_ancestors, children_by_parent_ids
 from db.rows import CategoryRow
-from graph.loaders.base import SessionLoader, encode_id, known_only
+from graph.loaders.base import SessionLoader, encode_id
 
 CATEGORY = codec.decoder(CategoryRow)
 CATEGORIES = codec.list_decoder(CategoryRow)
@@ -38,23 +38,14 @@ class CategoryByIdLoader(SessionLoader[int, CategoryRow | None]):
         missing = {a for row in found.values() for a in row.ancestor_ids} - found.keys()
         if missing:
             found |= await self._cached(sorted(missing))
-        brought = found.keys() - set(ids) - missing
-        if brought:
-            await self._tag_brought(sorted(brought))
+        # Ancestors the statement brought along are in the response as much as the rows asked
+        # for (breadcrumbs, `parent`): a rename must drop it.
+        along = found.keys() - set(ids) - missing
+        if along:
+            extra = {i: found[i] for i in sorted(along)}
+            await self.brought(extra, key=ck.category, generation=ck.tree_generation)
         self._prime(found)
         return found
-
-    async def _tag_brought(self, ids: list[int]) -> None:
-        """Ancestors the statement brought along are in the response as much as the rows asked
-        for (breadcrumbs, `parent`): a rename must drop it. Their generations are read after
-        the statement, so they vouch for the rows (a shared cached response is checked
-        against them) only if none was ever bumped; else the response is not shared."""
-        keys = [ck.tree_generation(i) for i in ids]
-        tags.record(keys)
-        if self.store is not None:
-            values = await self.store.current(keys)
-            if values is not None and all(value is None for value in values):
-                tags.stamp(keys, values)
 
     async def _cached(self, ids: Sequence[int]) -> dict[int, CategoryRow]:
         return await self.cached(
@@ -76,17 +67,7 @@ class CategoryByIdLoader(SessionLoader[int, CategoryRow | None]):
         """Rows another statement already loaded: prime this request, and the cache."""
         known = {row.id: row for row in rows}
         self._prime(known)
-        if self.store is None:
-            # A later load of these finds the primed row and runs no batch to tag it.
-            tags.record(ck.tree_generation(row.id) for row in rows)
-        elif known:
-            await self.cached(
-                list(known),
-                key=ck.category,
-                generation=ck.tree_generation,
-                load=lambda ids: known_only(known, ids),
-                decode=CATEGORY,
-            )
+        await self.brought(known, key=ck.category, generation=ck.tree_generation)
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[CategoryRow | None]:
         found = await self.with_ancestors(keys)

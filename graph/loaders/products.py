@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from db.cache import codec, tags
+from db.cache import codec
 from db.cache import keys as ck
 from db.cache.aside import Cache
 from db.cache.pages import encode_page, page_decoder
@@ -19,7 +19,7 @@ from db.queries.products import (
     products_by_slugs,
 )
 from db.rows import ProductRow
-from graph.loaders.base import SessionLoader, UniqueKeyLoader, encode_id, known_only
+from graph.loaders.base import SessionLoader, UniqueKeyLoader, encode_id
 
 PRODUCT = codec.decoder(ProductRow)
 
@@ -39,18 +39,8 @@ class ProductByIdLoader(SessionLoader[int, ProductRow | None]):
         """Rows another statement already loaded: prime this request, and the cache."""
         for row in rows:
             self.prime_missing(row.id, row)
-        if self.store is None:
-            # A later load of these finds the primed row and runs no batch to tag it.
-            tags.record(ck.product_generation(row.id) for row in rows)
-        elif rows:
-            known = {row.id: row for row in rows}
-            await self.cached(
-                list(known),
-                key=ck.product,
-                generation=ck.product_generation,
-                load=lambda ids: known_only(known, ids),
-                decode=PRODUCT,
-            )
+        known = {row.id: row for row in rows}
+        await self.brought(known, key=ck.product, generation=ck.product_generation)
 
 
 class ProductBySlugLoader(UniqueKeyLoader[ProductRow]):

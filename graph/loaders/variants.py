@@ -4,7 +4,7 @@ loader: whether the variant may be seen depends on it."""
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 
-from db.cache import codec, tags
+from db.cache import codec
 from db.cache import keys as ck
 from db.cache.aside import Cache
 from db.engine import Sessions
@@ -15,7 +15,7 @@ from db.queries.variants import (
     variants_with_products,
 )
 from db.rows import ImageRow, ProductRow, VariantRow
-from graph.loaders.base import SessionLoader, UniqueKeyLoader, known_only
+from graph.loaders.base import SessionLoader, UniqueKeyLoader
 from graph.loaders.products import ProductByIdLoader
 
 IMAGES_PER_PRODUCT = 20
@@ -56,11 +56,7 @@ class VariantByIdLoader(SessionLoader[int, VariantRow | None]):
         known = {variant.id: variant for variant, _ in pairs}
         for variant in known.values():
             self.prime_missing(variant.id, variant)
-        if self.store is None:
-            # A later load of these finds the primed row and runs no batch to tag it.
-            tags.record(ck.variant_generation(variant_id) for variant_id in known)
-        elif known:
-            await self._cached(list(known), lambda ids: known_only(known, ids))
+        await self.brought(known, key=ck.variant, generation=ck.variant_generation)
         await self.products.remember([product for _, product in pairs])
 
 
