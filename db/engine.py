@@ -27,10 +27,12 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=settings.database_echo,
-            pool_size=settings.database_pool_size,
-            # As many again as the pool, plus as many as reads may keep idle between batches
-            # (graph.app keeps up to pool_size there): writes never wait behind idle reads.
-            max_overflow=settings.database_pool_size * 2,
+            # Three times the setting in all: reads keep up to twice it idle between batches
+            # (kept_by_reads), and everyone else (writes) always has the setting's worth. Two
+            # thirds stay open once opened: a burst beyond the ones kept opened and closed a
+            # connection per statement (32 concurrent cold P1s: 0.45 ms of CPU each, not 0.37).
+            pool_size=settings.database_pool_size * 2,
+            max_overflow=settings.database_pool_size,
             pool_pre_ping=False,
             connect_args={
                 "server_settings": _server_settings(settings),
@@ -40,6 +42,11 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
         event.listen(engine.sync_engine, "do_connect", _connect)
     stats.install(engine.sync_engine)
     return engine
+
+
+def kept_by_reads(settings: DatabaseSettings) -> int:
+    """How many connections reads keep idle between batches: two thirds of the engine's."""
+    return settings.database_pool_size * 2
 
 
 def _connect(dialect: Dialect, _: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:

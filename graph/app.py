@@ -17,7 +17,14 @@ from db.cache.backend import RedisBackend
 from db.cache.follower import ChangeFollower
 from db.cache.setup import invalidator, quick_redis
 from db.documents import trusted_document
-from db.engine import AfterCommit, Sessions, create_engine, read_sessions, session_factory
+from db.engine import (
+    AfterCommit,
+    Sessions,
+    create_engine,
+    kept_by_reads,
+    read_sessions,
+    session_factory,
+)
 from db.queries.changes import latest_change_id
 from graph.context import Loaders
 from graph.execution.budget import Budgets, MemoryBudgets, RedisBudgets
@@ -246,7 +253,7 @@ def create_app(
         cache = settings.build_cache()
         responses = build_responses(settings, cache)
         sessions = session_factory(engine, after_commit(cache, responses))
-        reads = read_sessions(engine, idle=settings.database_pool_size, direct=True)
+        reads = read_sessions(engine, idle=kept_by_reads(settings), direct=True)
         dispatcher = build_dispatcher(settings, cache, resolve, responses)
         events, events_client = build_event_stream(settings, sessions)
         relay = Relay(sessions, dispatcher, settings, events)

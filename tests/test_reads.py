@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from db import stats
-from db.engine import create_engine, read_sessions, session_factory
+from db.engine import create_engine, kept_by_reads, read_sessions, session_factory
 from db.migrate import upgrade
 from db.queries.categories import children_by_parent_ids
 from graph.settings import Settings
@@ -263,6 +263,34 @@ async def test_direct_reads_cancelled_at_random_under_concurrency_leave_nothing_
             assert running.scalar_one() == 0
         assert reads.idle is not None
         assert engine.pool.checkedout() == len(reads.idle.connections)  # type: ignore[attr-defined]
+    finally:
+        await reads.close()
+        await engine.dispose()
+
+
+async def test_a_burst_of_reads_reuses_its_connections_instead_of_reopening_them(
+    reads_database: str,
+) -> None:
+    """Six reads at once on DATABASE_POOL_SIZE=2, as the app keeps them (two thirds of the
+    engine's connections, db.engine): every connection opened for the first burst stays open
+    for the next ones. With only a third kept, each burst opened and closed the rest anew."""
+    settings = Settings(database_url=reads_database, database_pool_size=2)
+    engine = create_engine(settings)
+    reads = read_sessions(engine, idle=kept_by_reads(settings))
+    seen: set[int] = set()
+
+    async def read() -> None:
+        async with reads() as session:
+            seen.add(await _backend_pid(session))
+            await session.execute(text("SELECT pg_sleep(0.05)"))
+
+    try:
+        await asyncio.gather(*(read() for _ in range(6)))
+        first = set(seen)
+        for _ in range(4):
+            await asyncio.gather(*(read() for _ in range(6)))
+        assert len(first) == 6
+        assert seen == first
     finally:
         await reads.close()
         await engine.dispose()
