@@ -170,3 +170,12 @@ async def test_rows_brought_after_a_write_are_neither_cached_nor_vouched_for(
     assert fresh_tags.stamped
     assert fresh_tags.stamps == {"gen:3": None}
     await cache.invalidate(["row:1", "row:3"], ["gen:1", "gen:2", "gen:3"])
+
+
+async def test_a_generation_read_twice_keeps_its_first_stamp() -> None:
+    """Rows read before a write and a generation read after it must not pass for fresh: the
+    stamp is the first value read, the one the earliest rows were read under."""
+    with tags.collecting() as read_tags:
+        tags.stamp(["gen:1"], [None])
+        tags.stamp(["gen:1"], [b"1"])
+    assert read_tags.stamps == {"gen:1": None}

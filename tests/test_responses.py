@@ -266,3 +266,36 @@ async def test_renaming_an_ancestor_drops_the_responses_that_show_it(
             assert after["ancestors"][0]["name"] == "Renamed Root"
         finally:
             await admin.query(RENAME, {"id": root["id"], "name": root["name"]})
+
+
+CREATE_CATEGORY = """mutation($slug: String!) {
+  categoryCreate(input: {slug: $slug, name: "Probe"}) { category { id } userErrors { code } } }"""
+DELETE_CATEGORY = """mutation($id: ID!) { categoryDelete(id: $id) { userErrors { code } } }"""
+TWO_SLUGS = """query($known: String, $unknown: String) { known: category(slug: $known) { id }
+  unknown: category(slug: $unknown) { id } }"""
+
+
+@pytest.mark.parametrize("rows_cached", [False, True], ids=["no row cache", "row cache"])
+async def test_a_slug_no_category_had_is_found_once_a_category_takes_it(
+    shared_settings: Settings, rows_cached: bool
+) -> None:
+    """Looked up beside a category whose ancestors the same statement brings: the unknown
+    slug's null still waits for any new category (a count of the rows found hid it)."""
+    settings = shared_settings.model_copy(update={"redis_url": None, "cache_enabled": rows_cached})
+    async with serving(settings) as client:
+        api = Api(client)
+        admin = Api(client, token(settings, Role.ADMIN))
+        known = (await api.query(FIRST_PRODUCT)).data["products"]["edges"][0]["node"]
+        variables = {
+            "known": known["category"]["slug"],
+            "unknown": "probe-cached" if rows_cached else "probe-uncached",
+        }
+        assert (await api.query(TWO_SLUGS, variables)).data["unknown"] is None
+        assert (await api.query(TWO_SLUGS, variables)).sql == 0  # cached
+        made = await admin.query(CREATE_CATEGORY, {"slug": variables["unknown"]})
+        assert made.data["categoryCreate"]["userErrors"] == []
+        created = made.data["categoryCreate"]["category"]["id"]
+        try:
+            assert (await api.query(TWO_SLUGS, variables)).data["unknown"] == {"id": created}
+        finally:
+            await admin.query(DELETE_CATEGORY, {"id": created})

@@ -54,7 +54,9 @@ def stamp(keys: Iterable[str], values: Iterable[bytes | None]) -> None:
         for key, value in zip(keys, values, strict=True):
             if key != NO_GENERATION:
                 tags.keys.add(key)
-                tags.stamps[key] = value
+                # The first read stands: a later one may already see a write that rows read
+                # before it do not (generations only grow, and the older one fails sooner).
+                tags.stamps.setdefault(key, value)
 
 
 def forbid() -> None:

@@ -108,8 +108,9 @@ class CategoryBySlugLoader(SessionLoader[str, CategoryRow | None]):
         stale = [slug for slug in keys if slug in ids and slug not in found]
         if stale:
             found.update({row.slug: row for row in await self._rows(stale)})
-        if len(found) < len(set(keys)):
-            # A slug no category has yet: any new or renamed category may take it.
+        if any(key not in found for key in keys):
+            # A slug no category has yet: any new or renamed category may take it. (Not a
+            # count: `found` holds the ancestors the statement brought too.)
             tags.record((ck.CATEGORIES_GENERATION,))
         return [found.get(key) for key in keys]
 
