@@ -145,3 +145,40 @@ async def test_redis_stopped_or_hung_costs_only_speed(cache_settings: Settings) 
                 assert time.monotonic() - began < 2.0
             finally:
                 server.thaw()
+
+
+async def test_concurrent_hits_with_budgets_ride_out_a_hung_redis(cache_settings: Settings) -> None:
+    """Sixteen cached responses at once share one generation check and one budget call; with
+    Redis hung, each answers from the database within the timeouts (budgets not enforced),
+    none is served without its check, and hits resume once Redis answers again."""
+    with private_redis() as server:
+        settings = cache_settings.model_copy(
+            update={
+                "redis_url": server.url,
+                "budget_enabled": True,
+                "budget_anonymous_capacity": 1_000_000,
+                "budget_anonymous_restore_per_second": 1_000_000,
+            }
+        )
+        async with instance(settings) as api:
+            products = await api.query("{ products(first: 1) { edges { node { slug } } } }")
+            slug = products.data["products"]["edges"][0]["node"]["slug"]
+            document, variables = workload("W1"), {"slug": slug}
+            assert await warm(api, document, variables) == 0
+            counts = api.client._transport.app.state.gateway.executor.counts  # type: ignore[attr-defined]
+            server.freeze()
+            try:
+                began = time.monotonic()
+                executed = counts["planned"]
+                hung = await asyncio.gather(*(api.query(document, variables) for _ in range(16)))
+                assert [r.errors for r in hung] == [[]] * 16
+                # None served unchecked: the generations could not be read, so each ran (their
+                # statements shared by the row cache's in-flight loads).
+                assert counts["planned"] - executed == 16
+                assert time.monotonic() - began < 3.0
+            finally:
+                server.thaw()
+            deadline = time.monotonic() + 10
+            while (await api.query(document, variables)).sql != 0:
+                assert time.monotonic() < deadline, "hits never resumed"
+                await asyncio.sleep(0.1)

@@ -114,7 +114,9 @@ class Cache:
     ) -> dict[K, V]:
         if self.suspect:  # still one load per key: only the cache itself is skipped
             self.backend.stats.bypassed += 1
-            return await load(wanted)
+            loaded = await load(wanted)
+            await self._brought_beyond(wanted, loaded, key, generation, encode)
+            return loaded
         cache_keys = [key(k) for k in wanted]
         generation_keys = [generation(k) for k in wanted]
         raw = await self.backend.mget(cache_keys + generation_keys)
@@ -143,17 +145,24 @@ class Cache:
                 for i in missing
                 if wanted[i] in loaded
             ]
-            # Rows the load brought beyond those asked (ancestors): cached only while their
-            # generation was never bumped, since this reader did not read it before loading.
-            asked = set(wanted)
-            entries += [
-                Entry(key(k), encode(v), generation(k), b"")
-                for k, v in loaded.items()
-                if k not in asked
-            ]
-            await self.backend.set_if_generation(entries, self.ttl)
+            if entries:
+                await self.backend.set_if_generation(entries, self.ttl)
+            await self._brought_beyond(wanted, loaded, key, generation, encode)
             found.update(loaded)
         return found
+
+    async def _brought_beyond(
+        self,
+        wanted: list[K],
+        loaded: dict[K, V],
+        key: Callable[[K], str],
+        generation: Callable[[K], str],
+        encode: Callable[[V], bytes],
+    ) -> None:
+        """Rows the load brought beyond those asked (a category's ancestors) are `brought`."""
+        extra = {k: loaded[k] for k in loaded.keys() - set(wanted)}
+        if extra:
+            await self.brought(extra, key=key, generation=generation, encode=encode)
 
     async def brought(
         self,

@@ -127,7 +127,10 @@ class SessionLoader(DataLoader[K, V]):
         """The batch through the cache when there is one: one MGET, misses from one `load`."""
         tags.record(generation(k) for k in keys)
         if self.store is None:
-            return await load(list(keys))
+            loaded = await load(list(keys))
+            # Rows the load brought beyond those asked (a category's ancestors) are read too.
+            tags.record(generation(k) for k in loaded.keys() - set(keys))
+            return loaded
         return await self.store.many(
             keys, key=key, generation=generation, load=load, encode=encode, decode=decode
         )

@@ -38,12 +38,6 @@ class CategoryByIdLoader(SessionLoader[int, CategoryRow | None]):
         missing = {a for row in found.values() for a in row.ancestor_ids} - found.keys()
         if missing:
             found |= await self._cached(sorted(missing))
-        # Ancestors the statement brought along are in the response as much as the rows asked
-        # for (breadcrumbs, `parent`): a rename must drop it.
-        along = found.keys() - set(ids) - missing
-        if along:
-            extra = {i: found[i] for i in sorted(along)}
-            await self.brought(extra, key=ck.category, generation=ck.tree_generation)
         self._prime(found)
         return found
 

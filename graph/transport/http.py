@@ -110,7 +110,7 @@ class Reply:
 def _respond(
     body: dict[str, Any], status: int, media_type: str, headers: dict[str, str] | None = None
 ) -> Reply:
-    return Reply(status, orjson.dumps(body), f"{media_type}; charset=utf-8", headers or {})
+    return Reply(status, orjson.dumps(body), MEDIA_TYPES[media_type], headers or {})
 
 
 async def _params(request: Request, max_bytes: int) -> dict[str, Any]:
