@@ -26,8 +26,11 @@ def row(cls: type[T]) -> type[T]:
     return dataclass(slots=True, unsafe_hash=True)(cls)
 
 
-def reader(row_type: Callable[..., T], columns: Iterable[Column[Any]]) -> Callable[[Row[Any]], T]:
-    """Builds `row_type` from a result row that selected `columns` (by their names).
+def reader(
+    row_type: Callable[..., T], columns: Iterable[Column[Any]], prefix: str = ""
+) -> Callable[[Row[Any]], T]:
+    """Builds `row_type` from a result row that selected `columns` (by their names, each
+    labelled `prefix` + name where one statement selects two tables' columns).
 
     The columns' positions are found once per result (its rows share their metadata) and the
     row is read by position: a mapping and keyword arguments per row cost more than the SQL."""
@@ -40,7 +43,7 @@ def reader(row_type: Callable[..., T], columns: Iterable[Column[Any]]) -> Callab
     def read(row: Row[Any]) -> T:
         metadata = row._parent  # one object per result
         if metadata is not last[0]:
-            positions = [row._fields.index(name) for name in names]
+            positions = [row._fields.index(prefix + name) for name in names]
             last[0], last[1] = metadata, itemgetter(*positions)
         return row_type(*last[1](row))
 

@@ -24,6 +24,7 @@ from graph.loaders.products import (
     ProductCountByCategoryIdLoader,
     ProductPageArgs,
     ProductPageByCategoryLoader,
+    ProductWithCategoryBySlugLoader,
 )
 from graph.loaders.variants import (
     ImageByIdLoader,
@@ -62,6 +63,12 @@ class Loaders:
     @cached_property
     def product_by_slug(self) -> ProductBySlugLoader:
         return ProductBySlugLoader(self.sessions, self.product_by_id, self.store)
+
+    @cached_property
+    def product_with_category_by_slug(self) -> ProductWithCategoryBySlugLoader:
+        return ProductWithCategoryBySlugLoader(
+            self.sessions, self.product_by_id, self.category_by_id, self.store
+        )
 
     @cached_property
     def category_by_id(self) -> CategoryByIdLoader:

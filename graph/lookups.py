@@ -15,13 +15,20 @@ def _one_key(id_: str | None, slug: str | None) -> None:
         raise BadUserInput("Pass exactly one of `id` and `slug`.")
 
 
-async def product(context: Context, id_: str | None, slug: str | None) -> ProductRow | None:
+async def product(
+    context: Context, id_: str | None, slug: str | None, *, with_category: bool = False
+) -> ProductRow | None:
+    """`with_category`: the operation shows the product's category, which a lookup by slug
+    then brings in the same statement."""
     _one_key(id_, slug)
     loaders = context.loaders
     if id_ is not None:
         row = await loaders.product_by_id.load(ids.decode_as(id_, "Product"))
     else:
-        row = await loaders.product_by_slug.load(check_text("slug", slug or ""))
+        by_slug = (
+            loaders.product_with_category_by_slug if with_category else loaders.product_by_slug
+        )
+        row = await by_slug.load(check_text("slug", slug or ""))
     return row if row and context.viewer.can_see(row) else None
 
 

@@ -88,8 +88,9 @@ async def test_an_operation_its_loader_batches_and_their_sql_under_the_callers_t
     )
 
     batches = [span for span in children(spans, root) if span.name.endswith("Loader batch")]
-    assert "ProductBySlugLoader batch" in {span.name for span in batches}
-    by_slug = next(span for span in batches if span.name == "ProductBySlugLoader batch")
+    # W1 shows the product's category: its lookup by slug brings it in the same statement.
+    assert "ProductWithCategoryBySlugLoader batch" in {span.name for span in batches}
+    by_slug = next(span for span in batches if span.name == "ProductWithCategoryBySlugLoader batch")
     assert (by_slug.attributes or {})["gateway.loader.keys"] == 1
     (statement,) = children(spans, by_slug)
     assert statement.kind is SpanKind.CLIENT
@@ -112,7 +113,9 @@ async def test_redis_commands_are_spans_under_the_batch_that_sent_them(
         async with traced(cached, exporter) as client:
             assert (await product_detail(client)).status_code == 200
     root, spans = trace_of(exporter)
-    by_slug = next(span for span in children(spans, root) if span.name.startswith("ProductBySlug"))
+    by_slug = next(
+        span for span in children(spans, root) if span.name.startswith("ProductWithCategoryBySlug")
+    )
     commands = {span.name for span in children(spans, by_slug)}
     assert "MGET" in commands
     assert "SELECT" in commands
@@ -164,4 +167,4 @@ async def test_otlp_over_http_to_the_configured_endpoint(settings: Settings) -> 
         for resource in request.resource_spans:
             for scope in resource.scope_spans:
                 names.update(span.name for span in scope.spans)
-    assert {"query ProductDetail", "ProductBySlugLoader batch", "SELECT"} <= names
+    assert {"query ProductDetail", "ProductWithCategoryBySlugLoader batch", "SELECT"} <= names

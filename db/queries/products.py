@@ -28,9 +28,10 @@ from db.pagination import (
     window_page_statement,
     window_shape,
 )
+from db.queries.categories import COLUMNS as CATEGORY_COLUMNS
 from db.queries.categories import in_subtree
 from db.read_session import read_rows
-from db.rows import ProductRow, reader
+from db.rows import CategoryRow, ProductRow, reader
 
 COLUMNS = tuple(products.c)
 PUBLIC_STATUSES = (ProductStatus.ACTIVE,)
@@ -184,6 +185,25 @@ _BY_IDS = select(*COLUMNS).where(one_of(products.c.id, "ids"))
 _BY_SLUGS = select(*COLUMNS).where(one_of(products.c.slug, "slugs"))
 
 
+def _by_slugs_with_categories() -> Select[Any]:
+    """A row per product and each of its category's ancestors (the category itself included),
+    the ancestor's columns labelled `ancestor_<name>`."""
+    target = categories.alias("target")
+    ancestor = categories.alias("ancestor")
+    return (
+        select(
+            *COLUMNS, *(ancestor.c[c.name].label(f"ancestor_{c.name}") for c in CATEGORY_COLUMNS)
+        )
+        .join_from(products, target, target.c.id == products.c.category_id)
+        .join(ancestor, in_subtree(target.c.path, ancestor.c.path))
+        .where(one_of(products.c.slug, "slugs"))
+    )
+
+
+_BY_SLUGS_WITH_CATEGORIES = _by_slugs_with_categories()
+_category_row = reader(CategoryRow, CATEGORY_COLUMNS, prefix="ancestor_")
+
+
 async def products_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ProductRow]:
     result = await read_rows(session, _BY_IDS, {"ids": list(ids)})
     return [to_row(row) for row in result]
@@ -192,6 +212,21 @@ async def products_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[
 async def products_by_slugs(*, session: AsyncSession, slugs: Sequence[str]) -> list[ProductRow]:
     result = await read_rows(session, _BY_SLUGS, {"slugs": list(slugs)})
     return [to_row(row) for row in result]
+
+
+async def products_with_categories_by_slugs(
+    *, session: AsyncSession, slugs: Sequence[str]
+) -> tuple[list[ProductRow], list[CategoryRow]]:
+    """The products with these slugs, and their categories with all their ancestors, in one
+    statement (a product page shows its category and breadcrumbs: one round trip, not two)."""
+    found: dict[int, ProductRow] = {}
+    tree: dict[int, CategoryRow] = {}
+    for row in await read_rows(session, _BY_SLUGS_WITH_CATEGORIES, {"slugs": list(slugs)}):
+        if row.id not in found:
+            found[row.id] = to_row(row)
+        ancestor = _category_row(row)
+        tree.setdefault(ancestor.id, ancestor)
+    return list(found.values()), list(tree.values())
 
 
 def _by_parent(include_subcategories: bool) -> tuple[Select[Any], ColumnElement[Any]]:

@@ -106,9 +106,10 @@ async def _entities(
 
 
 async def _product(
-    ctx: Context, _: Sequence[Any], kw: dict[str, Any], __: frozenset[str]
+    ctx: Context, _: Sequence[Any], kw: dict[str, Any], selected: frozenset[str]
 ) -> list[Any]:
-    return [await lookups.product(ctx, kw.get("id"), kw.get("slug"))]
+    shows = "category" in selected
+    return [await lookups.product(ctx, kw.get("id"), kw.get("slug"), with_category=shows)]
 
 
 async def _category(

@@ -17,9 +17,11 @@ from db.queries.products import (
     product_pages_by_category_ids,
     products_by_ids,
     products_by_slugs,
+    products_with_categories_by_slugs,
 )
 from db.rows import ProductRow
 from graph.loaders.base import SessionLoader, UniqueKeyLoader, encode_id
+from graph.loaders.categories import CategoryByIdLoader
 
 PRODUCT = codec.decoder(ProductRow)
 
@@ -62,6 +64,29 @@ class ProductBySlugLoader(UniqueKeyLoader[ProductRow]):
         async with self.sessions() as session:
             rows = await products_by_slugs(session=session, slugs=keys)
         await self.by_id.remember(rows)
+        return rows
+
+
+class ProductWithCategoryBySlugLoader(ProductBySlugLoader):
+    """Products by slug for an operation that shows their categories: the statement that finds
+    them brings their categories and ancestors too, which prime `categories` (and tag the
+    response as any category load does), so showing them costs no second round trip."""
+
+    def __init__(
+        self,
+        sessions: Sessions,
+        by_id: ProductByIdLoader,
+        categories: CategoryByIdLoader,
+        store: Cache | None = None,
+    ) -> None:
+        super().__init__(sessions, by_id, store)
+        self.categories = categories
+
+    async def rows(self, keys: list[str]) -> list[ProductRow]:
+        async with self.sessions() as session:
+            rows, tree = await products_with_categories_by_slugs(session=session, slugs=keys)
+        await self.by_id.remember(rows)
+        await self.categories.remember(tree)
         return rows
 
 
