@@ -106,6 +106,14 @@ async def test_actual_cost_counts_what_came_back(client: httpx.AsyncClient) -> N
     assert body["extensions"]["cost"]["requested"] == 1 + 10 + 5 * (2 + 10)
 
 
+async def test_a_size_a_variable_gives_is_estimated_per_request(client: httpx.AsyncClient) -> None:
+    # A plan whose sizes are literals has its estimate worked out once; this one has not.
+    query = "query($n: Int) { products(first: $n) { edges { node { name } } } }"
+    for n in (5, 50, 5):
+        body = (await client.post("/graphql", json={"query": query, "variables": {"n": n}})).json()
+        assert body["extensions"]["cost"]["requested"] == 1 + n * 2
+
+
 def test_comments_do_not_buy_another_validation() -> None:
     documents = Documents(build_schema()._schema)
     query = workload("W1")

@@ -11,6 +11,16 @@ import pytest
 from graph.loaders.base import SessionLoader
 
 
+class Short(SessionLoader[int, int]):
+    def __init__(self) -> None:
+        super().__init__(sessions=None)  # type: ignore[arg-type]
+        self.calls = 0
+
+    async def batch_load_fn(self, keys: Sequence[int]) -> list[int]:
+        self.calls += 1
+        return list(keys)[: 1 if self.calls == 1 else None]
+
+
 class Squares(SessionLoader[int, int]):
     def __init__(self) -> None:
         super().__init__(sessions=None)  # type: ignore[arg-type]  # the batches read no database
@@ -69,3 +79,26 @@ async def test_a_failed_batch_reaches_every_caller_and_is_retrieved() -> None:
     finally:
         loop.set_exception_handler(previous)
     assert [c for c in reported if "never retrieved" in c.get("message", "")] == []
+
+
+async def test_a_batch_that_answers_short_fails_every_caller_and_is_not_remembered() -> None:
+    loader = Short()
+    outcomes = await asyncio.gather(loader.load(1), loader.load(2), return_exceptions=True)
+    assert [type(outcome) for outcome in outcomes] == [TypeError, TypeError]
+    assert "answered 1 values for 2 keys" in str(outcomes[0])
+    assert await loader.load_many([1, 2]) == [1, 2]
+    assert loader.calls == 2
+
+
+async def test_a_cancelled_batch_cancels_its_callers_and_a_later_load_loads_anew() -> None:
+    loader = Squares()
+    waiting = asyncio.ensure_future(loader.load_many([1, 2]))
+    await asyncio.sleep(0.01)  # the batch is running
+    name = "SessionLoader._batch"
+    (batch,) = [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") == name]
+    batch.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiting, 1)
+    loader.release.set()
+    assert await loader.load_many([1, 2]) == [1, 4]
+    assert loader.batches == [[1, 2], [1, 2]]

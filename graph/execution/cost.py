@@ -179,8 +179,16 @@ def _argument(arguments: tuple[ArgumentNode, ...], name: str, variables: Mapping
 @dataclass(frozen=True, slots=True)
 class Plan:
     fields: tuple[PlanField, ...]
+    # The estimate, where no list's size is a variable's: worked out once, not per request.
+    constant: int | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if not _variable_sized(self.fields):
+            object.__setattr__(self, "constant", _estimate(self.fields, {}, None, frozenset()))
 
     def estimate(self, variables: Mapping[str, Any] | None) -> int:
+        if self.constant is not None:
+            return self.constant
         return _estimate(self.fields, variables or {}, None, frozenset())
 
     def actual(self, data: Any) -> int:
@@ -209,6 +217,19 @@ def _estimate(
             )
         total += count * (rule.weight + inner)
     return total
+
+
+def _variable_sized(fields: tuple[PlanField, ...]) -> bool:
+    for plan in fields:
+        rule = plan.rule
+        sizing = {rule.sized_by, *rule.slicing_arguments}
+        if any(
+            a.name.value in sizing and isinstance(a.value, VariableNode) for a in plan.arguments
+        ):
+            return True
+        if any(_variable_sized(children) for children in plan.children.values()):
+            return True
+    return False
 
 
 def _actual(fields: tuple[PlanField, ...], data: dict[str, Any]) -> int:

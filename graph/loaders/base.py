@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from aiodataloader import DataLoader, Loader, dispatch_queue_batch
+from aiodataloader import DataLoader, Loader
 
 from db.cache import codec, tags
 from db.cache.aside import Cache, no_generation
@@ -91,8 +91,35 @@ class SessionLoader(DataLoader[K, V]):
         self.loop.create_task(self._batch())
 
     async def _batch(self) -> None:
+        """aiodataloader's dispatch_queue_batch without its checks of what our own batch
+        functions return (an isinstance against typing.Iterable per batch was 1% of a small
+        request): one value or exception per key, else every caller gets the error."""
         queue, self._queue = self._queue, []
-        await dispatch_queue_batch(self, queue)
+        try:
+            values = await self.batch_load_fn([loading.key for loading in queue])
+            if len(values) != len(queue):
+                raise TypeError(
+                    f"{type(self).__name__} answered {len(values)} values for {len(queue)} keys"
+                )
+        except Exception as error:
+            # As aiodataloader does: a failed batch is not remembered, so a later load retries.
+            for loading in queue:
+                self.clear(loading.key)
+                if not loading.future.done():
+                    loading.future.set_exception(error)
+            return
+        except asyncio.CancelledError:
+            # The batch itself was cancelled (the loop is closing): its callers must not wait
+            # on futures nobody will resolve; a load after this one loads anew.
+            for loading in queue:
+                loading.future.cancel()
+            raise
+        for loading, value in zip(queue, values, strict=True):
+            if not loading.future.done():
+                if isinstance(value, Exception):
+                    loading.future.set_exception(value)
+                else:
+                    loading.future.set_result(value)
 
     def prime_missing(self, key: K, value: V) -> None:
         """Prime without replacing a value some caller is already waiting for."""
