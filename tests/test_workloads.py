@@ -114,6 +114,36 @@ async def test_w3_statements_do_not_grow_with_page_size(api: Api, oracle: Oracle
     assert counts[0] == counts[1] <= BUDGETS["W3"]
 
 
+async def test_many_product_cards_with_breadcrumbs_are_still_one_statement(
+    api: Api, oracle: Oracle
+) -> None:
+    """Aliased lookups by slug, some of one category, one unknown: a statement for all of them,
+    their categories and ancestors, whatever their number."""
+    public = [p for p in oracle.catalog.products if oracle.public(p)][
+        -19:
+    ]  # 20 root fields at most
+    slugs = [p["slug"] for p in public] + ["no-such-product"]
+    fields = "name category { slug ancestors { slug } }"
+    document = (
+        "{ "
+        + " ".join(f'p{i}: product(slug: "{s}") {{ {fields} }}' for i, s in enumerate(slugs))
+        + " }"
+    )
+    result = await api.query(document)
+    for i, expected in enumerate(public):
+        category = oracle.categories[expected["category_id"]]
+        ancestors = [int(a) for a in category["path"].strip("/").split("/")[:-1]]
+        assert result.data[f"p{i}"] == {
+            "name": expected["name"],
+            "category": {
+                "slug": category["slug"],
+                "ancestors": [{"slug": oracle.categories[a]["slug"]} for a in ancestors],
+            },
+        }
+    assert result.data[f"p{len(public)}"] is None
+    assert result.sql == 1
+
+
 async def test_w4_next_page_continues_w2(api: Api, oracle: Oracle) -> None:
     first = (await api.query(workload("W2"), {"slug": "electronics"})).data
     after = first["category"]["products"]["pageInfo"]["endCursor"]
