@@ -102,3 +102,17 @@ async def test_a_cancelled_batch_cancels_its_callers_and_a_later_load_loads_anew
     loader.release.set()
     assert await loader.load_many([1, 2]) == [1, 4]
     assert loader.batches == [[1, 2], [1, 2]]
+
+
+async def test_a_batch_cancelled_before_it_starts_cancels_its_callers() -> None:
+    loader = Squares()
+    loader.release.set()
+    waiting = asyncio.ensure_future(loader.load_many([1, 2]))
+    await asyncio.sleep(0)  # the dispatch ran: the batch task exists, and has not started
+    name = "SessionLoader._batch"
+    (batch,) = [t for t in asyncio.all_tasks() if getattr(t.get_coro(), "__qualname__", "") == name]
+    batch.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiting, 1)
+    assert loader.batches == []  # it never ran
+    assert await asyncio.wait_for(loader.load_many([1, 2]), 1) == [1, 4]

@@ -299,3 +299,58 @@ async def test_a_slug_no_category_had_is_found_once_a_category_takes_it(
             assert (await api.query(TWO_SLUGS, variables)).data["unknown"] == {"id": created}
         finally:
             await admin.query(DELETE_CATEGORY, {"id": created})
+
+
+CREATE_PRODUCT = """mutation($slug: String!, $category: ID!) {
+  productCreate(input: {slug: $slug, name: "Probe", categoryId: $category}) {
+    product { id } userErrors { code } } }"""
+UPDATE_PRODUCT = """mutation($id: ID!, $input: ProductUpdateInput!) {
+  productUpdate(id: $id, input: $input) { userErrors { code } } }"""
+DELETE_PRODUCT = """mutation($id: ID!) { productDelete(id: $id) { userErrors { code } } }"""
+
+
+@pytest.mark.parametrize("rows_cached", [False, True], ids=["no row cache", "row cache"])
+async def test_a_slug_a_product_gave_up_is_found_once_another_takes_it(
+    shared_settings: Settings, rows_cached: bool
+) -> None:
+    """The row cache still maps the old slug to the renamed product; the null it now answers
+    must wait for any product that takes the slug (the row found under its new slug once hid
+    it, and the null stayed cached for good)."""
+    settings = shared_settings.model_copy(update={"redis_url": None, "cache_enabled": rows_cached})
+    async with serving(settings) as client:
+        api = Api(client)
+        admin = Api(client, token(settings, Role.ADMIN))
+        known = (await api.query(FIRST_PRODUCT)).data["products"]["edges"][0]["node"]
+        old, new = f"probe-old-{int(rows_cached)}", f"probe-new-{int(rows_cached)}"
+        card = (workload("P1"), {"slug": old})
+        made: list[str] = []
+
+        async def publish(slug: str) -> str:
+            created = await admin.query(
+                CREATE_PRODUCT, {"slug": slug, "category": known["category"]["id"]}
+            )
+            assert created.data["productCreate"]["userErrors"] == []
+            made.append(created.data["productCreate"]["product"]["id"])
+            shown = await admin.query(
+                UPDATE_PRODUCT, {"id": made[-1], "input": {"status": "ACTIVE"}}
+            )
+            assert shown.data["productUpdate"]["userErrors"] == []
+            return made[-1]
+
+        try:
+            first = await publish(old)
+            assert (await api.query(*card)).data["product"]["id"] == first
+            moved = await admin.query(UPDATE_PRODUCT, {"id": first, "input": {"slug": new}})
+            assert moved.data["productUpdate"]["userErrors"] == []
+            for _ in range(100):  # until the change stream has dropped what the write changed
+                gone = await api.query(*card)
+                assert gone.data["product"] is None
+                if gone.sql == 0:
+                    break
+                await asyncio.sleep(0.02)
+            assert gone.sql == 0  # the null is kept
+            second = await publish(old)
+            assert (await api.query(*card)).data["product"]["id"] == second
+        finally:
+            for product in made:
+                await admin.query(DELETE_PRODUCT, {"id": product})

@@ -93,7 +93,11 @@ class ResponseCache:
         with self._lock:
             if started < self._forgotten_before:
                 return False
-            if any(self._purged_at.get(tag, -1) >= started for tag in entry.tags):
+            # A purge numbered `started` came before the reader began (it read the sequence after
+            # the purge counted itself), and purges follow commits: what it read is current.
+            # Refusing that one too kept a written entity's responses out of the cache until the
+            # next write anywhere.
+            if any(self._purged_at.get(tag, -1) > started for tag in entry.tags):
                 return False
             self._drop(key)
             self._entries[key] = entry

@@ -88,7 +88,17 @@ class SessionLoader(DataLoader[K, V]):
             self.loop.call_soon(self._dispatch)
 
     def _dispatch(self) -> None:
-        self.loop.create_task(self._batch())
+        queue = self._queue
+        task = self.loop.create_task(self._batch())
+        task.add_done_callback(lambda _: self._abandoned(queue))
+
+    def _abandoned(self, queue: list[Loader]) -> None:
+        """Nobody waits forever: a batch task cancelled before its first step (at shutdown)
+        never took its queue; its callers are cancelled, and the next load starts a batch."""
+        if self._queue is queue:
+            self._queue = []
+            for loading in queue:
+                loading.future.cancel()
 
     async def _batch(self) -> None:
         """aiodataloader's dispatch_queue_batch without its checks of what our own batch
@@ -239,6 +249,9 @@ class UniqueKeyLoader(SessionLoader[str, R | None]):
         stale = [key for key in keys if key in ids and key not in found]
         if stale:
             found.update({self.key_of(row): row for row in await self.rows(stale)})
-        if len(found) < len(set(keys)):
+        if any(key not in found for key in keys):
+            # A key no row has now, whatever the cache said (a renamed slug): any write that
+            # gives a row that key must drop this answer. (Not a count: `found` is keyed by each
+            # row's key today, which for a stale entry is another key.)
             tags.record((self.absent,))
         return [found.get(key) for key in keys]
