@@ -44,10 +44,10 @@ class Money(TypeDecorator[Decimal]):
     def direct_result_processor(self) -> Callable[[Decimal], Decimal]:
         """process_result_value for a value asyncpg read (a Decimal, never None), without
         TypeDecorator's wrapper around it (db.direct)."""
-        return _quantized
+        return quantized
 
 
-def _quantized(value: Decimal) -> Decimal:
+def quantized(value: Decimal) -> Decimal:
     return value.quantize(CENTS)
 
 

@@ -71,6 +71,17 @@ class Loaders:
         )
 
     @cached_property
+    def product_with_details_by_slug(self) -> ProductWithCategoryBySlugLoader:
+        """Also brings the products' variants (a product page)."""
+        return ProductWithCategoryBySlugLoader(
+            self.sessions,
+            self.product_by_id,
+            self.category_by_id,
+            self.store,
+            variants=self.variants_by_product_id,
+        )
+
+    @cached_property
     def category_by_id(self) -> CategoryByIdLoader:
         return CategoryByIdLoader(self.sessions, self.store)
 

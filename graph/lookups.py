@@ -16,17 +16,26 @@ def _one_key(id_: str | None, slug: str | None) -> None:
 
 
 async def product(
-    context: Context, id_: str | None, slug: str | None, *, with_category: bool = False
+    context: Context,
+    id_: str | None,
+    slug: str | None,
+    *,
+    with_category: bool = False,
+    with_variants: bool = False,
 ) -> ProductRow | None:
-    """`with_category`: the operation shows the product's category, which a lookup by slug
-    then brings in the same statement."""
+    """`with_category`, `with_variants`: the operation shows the product's category (or its
+    variants), which a lookup by slug then brings in the same statement."""
     _one_key(id_, slug)
     loaders = context.loaders
     if id_ is not None:
         row = await loaders.product_by_id.load(ids.decode_as(id_, "Product"))
     else:
         by_slug = (
-            loaders.product_with_category_by_slug if with_category else loaders.product_by_slug
+            loaders.product_with_details_by_slug
+            if with_variants
+            else loaders.product_with_category_by_slug
+            if with_category
+            else loaders.product_by_slug
         )
         row = await by_slug.load(check_text("slug", slug or ""))
     return row if row and context.viewer.can_see(row) else None

@@ -114,6 +114,24 @@ async def test_w3_statements_do_not_grow_with_page_size(api: Api, oracle: Oracle
     assert counts[0] == counts[1] <= BUDGETS["W3"]
 
 
+async def test_a_product_page_brings_its_variants_with_the_product_on_postgresql(
+    api: Api, oracle: Oracle, database_url: str
+) -> None:
+    """W1: the product, its category, breadcrumbs and variants are one statement on PostgreSQL
+    (SQLite has no JSON aggregate of ours: the variants are a statement of their own), then
+    the images."""
+    # A product no other test here looks up by slug, so no cache holds it.
+    expected = [p for p in oracle.catalog.products if oracle.public(p)][-25]
+    result = await api.query(workload("W1"), {"slug": expected["slug"]})
+    variants = [v for v in oracle.catalog.variants if v["product_id"] == expected["id"]]
+    shown = result.data["product"]["variants"]
+    assert [(v["sku"], v["price"]["amount"], v["quantityAvailable"]) for v in shown] == [
+        (v["sku"], str(v["price"]), v["quantity"]) for v in variants
+    ]
+    assert [v["selectedOptions"] for v in shown] == [v["selected_options"] for v in variants]
+    assert result.sql == (2 if database_url.startswith("postgresql") else 3)
+
+
 async def test_many_product_cards_with_breadcrumbs_are_still_one_statement(
     api: Api, oracle: Oracle
 ) -> None:

@@ -30,8 +30,9 @@ from db.pagination import (
 )
 from db.queries.categories import COLUMNS as CATEGORY_COLUMNS
 from db.queries.categories import in_subtree
+from db.queries.variants import variant_lists_column, variants_from_json
 from db.read_session import read_rows
-from db.rows import CategoryRow, ProductRow, reader
+from db.rows import CategoryRow, ProductRow, VariantRow, reader
 
 COLUMNS = tuple(products.c)
 PUBLIC_STATUSES = (ProductStatus.ACTIVE,)
@@ -200,7 +201,18 @@ def _by_slugs_with_categories() -> Select[Any]:
     )
 
 
+def _by_slugs_with_categories_and_variants() -> Select[Any]:
+    """The same, and each product's variants as JSON (`variants_json`, PostgreSQL only)."""
+    variant_lists = variant_lists_column(products)
+    return (
+        _by_slugs_with_categories()
+        .add_columns(variant_lists.c.list.label("variants_json"))
+        .outerjoin(variant_lists, true())
+    )
+
+
 _BY_SLUGS_WITH_CATEGORIES = _by_slugs_with_categories()
+_BY_SLUGS_WITH_CATEGORIES_AND_VARIANTS = _by_slugs_with_categories_and_variants()
 _category_row = reader(CategoryRow, CATEGORY_COLUMNS, prefix="ancestor_")
 
 
@@ -215,18 +227,25 @@ async def products_by_slugs(*, session: AsyncSession, slugs: Sequence[str]) -> l
 
 
 async def products_with_categories_by_slugs(
-    *, session: AsyncSession, slugs: Sequence[str]
-) -> tuple[list[ProductRow], list[CategoryRow]]:
+    *, session: AsyncSession, slugs: Sequence[str], with_variants: bool = False
+) -> tuple[list[ProductRow], list[CategoryRow], dict[int, list[VariantRow]] | None]:
     """The products with these slugs, and their categories with all their ancestors, in one
-    statement (a product page shows its category and breadcrumbs: one round trip, not two)."""
+    statement (a product page shows its category and breadcrumbs: one round trip, not two).
+    `with_variants`: on PostgreSQL, the same statement brings each product's variants too (the
+    third value; None where it did not)."""
+    joined = with_variants and session.get_bind().dialect.name == "postgresql"
+    statement = _BY_SLUGS_WITH_CATEGORIES_AND_VARIANTS if joined else _BY_SLUGS_WITH_CATEGORIES
     found: dict[int, ProductRow] = {}
     tree: dict[int, CategoryRow] = {}
-    for row in await read_rows(session, _BY_SLUGS_WITH_CATEGORIES, {"slugs": list(slugs)}):
+    lists: dict[int, list[VariantRow]] = {}
+    for row in await read_rows(session, statement, {"slugs": list(slugs)}):
         if row.id not in found:
-            found[row.id] = to_row(row)
+            product = found[row.id] = to_row(row)
+            if joined:
+                lists[product.id] = variants_from_json(row.variants_json)
         ancestor = _category_row(row)
         tree.setdefault(ancestor.id, ancestor)
-    return list(found.values()), list(tree.values())
+    return list(found.values()), list(tree.values()), lists if joined else None
 
 
 def _by_parent(include_subcategories: bool) -> tuple[Select[Any], ColumnElement[Any]]:

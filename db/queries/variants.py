@@ -1,9 +1,12 @@
 """Variants and images of products."""
 
+import json
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, Text, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.lists import one_of
@@ -11,12 +14,50 @@ from db.models import categories, images, products, variants
 from db.queries.categories import in_subtree
 from db.read_session import read_rows
 from db.rows import ImageRow, ProductRow, VariantRow, reader
+from db.types import quantized
 
 VARIANT_COLUMNS = tuple(c for c in variants.c if c.name not in ("created_at", "updated_at"))
 IMAGE_COLUMNS = tuple(images.c)
 
 
 _variant = reader(VariantRow, VARIANT_COLUMNS)
+_PRICES = tuple(i for i, c in enumerate(VARIANT_COLUMNS) if c.name in ("price", "compare_at_price"))
+
+
+def variant_lists_column(owner: Any) -> Any:
+    """A LATERAL subquery giving each `owner` product's variants as one JSON array of arrays (the
+    columns of VARIANT_COLUMNS in order, the list in position order): PostgreSQL only. Read
+    with `variants_from_json`."""
+    variant = variants.alias("variant")
+    # Prices as text: a JSON number would pass through a float.
+    row = func.json_build_array(
+        *(
+            cast(variant.c[c.name], Text) if i in _PRICES else variant.c[c.name]
+            for i, c in enumerate(VARIANT_COLUMNS)
+        )
+    )
+    return (
+        select(
+            func.json_agg(aggregate_order_by(row, variant.c.position, variant.c.id)).label("list")
+        )
+        .where(variant.c.product_id == owner.c.id)
+        .lateral("variant_list")
+    )
+
+
+def variants_from_json(value: str | list[list[Any]] | None) -> list[VariantRow]:
+    """What `variant_lists_column` gives, as the rows `variants_by_product_ids` reads (prices
+    from their text, quantized as Money does). The driver decodes JSON with the engine's
+    deserializer (as it does `selected_options` elsewhere); text is decoded here."""
+    if value is None:  # no variants
+        return []
+    found = []
+    for values in json.loads(value) if isinstance(value, str) else value:
+        for index in _PRICES:
+            if values[index] is not None:
+                values[index] = quantized(Decimal(values[index]))
+        found.append(VariantRow(*values))
+    return found
 
 
 _image = reader(ImageRow, IMAGE_COLUMNS)

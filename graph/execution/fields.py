@@ -108,8 +108,14 @@ async def _entities(
 async def _product(
     ctx: Context, _: Sequence[Any], kw: dict[str, Any], selected: frozenset[str]
 ) -> list[Any]:
-    shows = "category" in selected
-    return [await lookups.product(ctx, kw.get("id"), kw.get("slug"), with_category=shows)]
+    row = await lookups.product(
+        ctx,
+        kw.get("id"),
+        kw.get("slug"),
+        with_category="category" in selected,
+        with_variants="variants" in selected,
+    )
+    return [row]
 
 
 async def _category(

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from db.cache import codec
 from db.cache import keys as ck
@@ -22,6 +23,9 @@ from db.queries.products import (
 from db.rows import ProductRow
 from graph.loaders.base import SessionLoader, UniqueKeyLoader, encode_id
 from graph.loaders.categories import CategoryByIdLoader
+
+if TYPE_CHECKING:  # graph.loaders.variants imports this module
+    from graph.loaders.variants import VariantsByProductIdLoader
 
 PRODUCT = codec.decoder(ProductRow)
 
@@ -70,7 +74,8 @@ class ProductBySlugLoader(UniqueKeyLoader[ProductRow]):
 class ProductWithCategoryBySlugLoader(ProductBySlugLoader):
     """Products by slug for an operation that shows their categories: the statement that finds
     them brings their categories and ancestors too, which prime `categories` (and tag the
-    response as any category load does), so showing them costs no second round trip."""
+    response as any category load does), so showing them costs no second round trip. With
+    `variants`, on PostgreSQL it brings each product's variants as well (a product page)."""
 
     def __init__(
         self,
@@ -78,15 +83,22 @@ class ProductWithCategoryBySlugLoader(ProductBySlugLoader):
         by_id: ProductByIdLoader,
         categories: CategoryByIdLoader,
         store: Cache | None = None,
+        variants: "VariantsByProductIdLoader | None" = None,
     ) -> None:
         super().__init__(sessions, by_id, store)
         self.categories = categories
+        self.variants = variants
 
     async def rows(self, keys: list[str]) -> list[ProductRow]:
+        variants = self.variants
         async with self.sessions() as session:
-            rows, tree = await products_with_categories_by_slugs(session=session, slugs=keys)
+            rows, tree, lists = await products_with_categories_by_slugs(
+                session=session, slugs=keys, with_variants=variants is not None
+            )
         await self.by_id.remember(rows)
         await self.categories.remember(tree)
+        if variants is not None and lists is not None:
+            await variants.remember(lists)
         return rows
 
 

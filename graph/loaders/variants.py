@@ -98,6 +98,13 @@ class VariantsByProductIdLoader(SessionLoader[int, list[VariantRow]]):
         )
         return [found.get(key, []) for key in keys]
 
+    async def remember(self, lists: dict[int, list[VariantRow]]) -> None:
+        """Each product's variants, which another statement loaded: prime this request, and
+        tag the response (and fill the cache) as a load of them would."""
+        for product_id, rows in lists.items():
+            self.prime_missing(product_id, rows)
+        await self.brought(lists, key=ck.variants, generation=ck.product_generation)
+
     async def _load(self, product_ids: list[int]) -> dict[int, list[VariantRow]]:
         async with self.sessions() as session:
             rows = await variants_by_product_ids(session=session, product_ids=product_ids)
