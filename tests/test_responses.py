@@ -354,3 +354,21 @@ async def test_a_slug_a_product_gave_up_is_found_once_another_takes_it(
         finally:
             for product in made:
                 await admin.query(DELETE_PRODUCT, {"id": product})
+
+
+async def test_a_product_page_of_a_product_without_variants(shared_settings: Settings) -> None:
+    """The page's statement brings variants as a JSON aggregate, which is null for none."""
+    settings = shared_settings.model_copy(update={"redis_url": None})
+    async with serving(settings) as client:
+        admin = Api(client, token(settings, Role.ADMIN))
+        known = (await admin.query(FIRST_PRODUCT)).data["products"]["edges"][0]["node"]
+        created = await admin.query(
+            CREATE_PRODUCT, {"slug": "probe-bare", "category": known["category"]["id"]}
+        )
+        product = created.data["productCreate"]["product"]["id"]
+        try:
+            page = await admin.query(workload("W1"), {"slug": "probe-bare"})
+            assert page.data["product"]["variants"] == []
+            assert page.data["product"]["category"]["slug"] == known["category"]["slug"]
+        finally:
+            await admin.query(DELETE_PRODUCT, {"id": product})

@@ -1,6 +1,5 @@
 """Variants and images of products."""
 
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -45,14 +44,12 @@ def variant_lists_column(owner: Any) -> Any:
     )
 
 
-def variants_from_json(value: str | list[list[Any]] | None) -> list[VariantRow]:
-    """What `variant_lists_column` gives, as the rows `variants_by_product_ids` reads (prices
-    from their text, quantized as Money does). The driver decodes JSON with the engine's
-    deserializer (as it does `selected_options` elsewhere); text is decoded here."""
-    if value is None:  # no variants
-        return []
+def variants_from_json(lists: list[list[Any]] | None) -> list[VariantRow]:
+    """What `variant_lists_column` gives (the driver decodes JSON, with the deserializer it
+    uses for `selected_options` everywhere), as the rows `variants_by_product_ids` reads:
+    prices from their text, quantized as Money does."""
     found = []
-    for values in json.loads(value) if isinstance(value, str) else value:
+    for values in lists or ():  # None: no variants
         for index in _PRICES:
             if values[index] is not None:
                 values[index] = quantized(Decimal(values[index]))

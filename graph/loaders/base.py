@@ -90,14 +90,18 @@ class SessionLoader(DataLoader[K, V]):
     def _dispatch(self) -> None:
         queue = self._queue
         task = self.loop.create_task(self._batch())
-        task.add_done_callback(lambda _: self._abandoned(queue))
+        task.add_done_callback(lambda done: self._settle(done, queue))
 
-    def _abandoned(self, queue: list[Loader]) -> None:
-        """Nobody waits forever: a batch task cancelled before its first step (at shutdown)
-        never took its queue; its callers are cancelled, and the next load starts a batch."""
+    def _settle(self, task: "asyncio.Task[None]", queue: list[Loader]) -> None:
+        """Nobody waits forever: callers a batch task left unanswered (cancelled before its
+        first step, which never took its queue, or while it ran; at shutdown) are cancelled,
+        and the next load starts a new batch."""
         if self._queue is queue:
             self._queue = []
-            for loading in queue:
+        elif not task.cancelled() and task.exception() is None:
+            return
+        for loading in queue:
+            if not loading.future.done():
                 loading.future.cancel()
 
     async def _batch(self) -> None:
@@ -118,12 +122,6 @@ class SessionLoader(DataLoader[K, V]):
                 if not loading.future.done():
                     loading.future.set_exception(error)
             return
-        except asyncio.CancelledError:
-            # The batch itself was cancelled (the loop is closing): its callers must not wait
-            # on futures nobody will resolve; a load after this one loads anew.
-            for loading in queue:
-                loading.future.cancel()
-            raise
         for loading, value in zip(queue, values, strict=True):
             if not loading.future.done():
                 if isinstance(value, Exception):
@@ -138,14 +136,16 @@ class SessionLoader(DataLoader[K, V]):
 
     async def brought(
         self,
-        rows: Mapping[CK, CV],
+        rows: Mapping[K, V],
         *,
-        key: Callable[[CK], str],
-        generation: Callable[[CK], str],
+        key: Callable[[K], str],
+        generation: Callable[[K], str],
     ) -> None:
-        """Rows another statement brought (the loader primes them): they tag the response,
-        and the cache keeps them, as db.cache.aside.Cache.brought says. A later load of them
-        finds them primed and runs no batch that would tag them."""
+        """Rows another statement brought: primed here (never replacing a value a caller
+        waits for), tagging the response, and kept by the cache as db.cache.aside.Cache.brought
+        says. A later load of them finds them primed and runs no batch that would tag them."""
+        for k, value in rows.items():
+            self.prime_missing(k, value)
         if self.store is None:
             tags.record(generation(k) for k in rows)
         elif rows:

@@ -60,7 +60,7 @@ class CategoryByIdLoader(SessionLoader[int, CategoryRow | None]):
     async def remember(self, rows: Sequence[CategoryRow]) -> None:
         """Rows another statement already loaded: prime this request, and the cache."""
         known = {row.id: row for row in rows}
-        self._prime(known)
+        self._prime(known)  # their ancestors' lists too; `brought` primes the rows
         await self.brought(known, key=ck.category, generation=ck.tree_generation)
 
     async def batch_load_fn(self, keys: Sequence[int]) -> list[CategoryRow | None]:

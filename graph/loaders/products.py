@@ -43,8 +43,6 @@ class ProductByIdLoader(SessionLoader[int, ProductRow | None]):
 
     async def remember(self, rows: Sequence[ProductRow]) -> None:
         """Rows another statement already loaded: prime this request, and the cache."""
-        for row in rows:
-            self.prime_missing(row.id, row)
         known = {row.id: row for row in rows}
         await self.brought(known, key=ck.product, generation=ck.product_generation)
 

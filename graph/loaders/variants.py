@@ -54,8 +54,6 @@ class VariantByIdLoader(SessionLoader[int, VariantRow | None]):
     async def remember(self, pairs: Sequence[tuple[VariantRow, ProductRow]]) -> None:
         """Variants another statement loaded with their products: prime both loaders."""
         known = {variant.id: variant for variant, _ in pairs}
-        for variant in known.values():
-            self.prime_missing(variant.id, variant)
         await self.brought(known, key=ck.variant, generation=ck.variant_generation)
         await self.products.remember([product for _, product in pairs])
 
@@ -101,8 +99,6 @@ class VariantsByProductIdLoader(SessionLoader[int, list[VariantRow]]):
     async def remember(self, lists: dict[int, list[VariantRow]]) -> None:
         """Each product's variants, which another statement loaded: prime this request, and
         tag the response (and fill the cache) as a load of them would."""
-        for product_id, rows in lists.items():
-            self.prime_missing(product_id, rows)
         await self.brought(lists, key=ck.variants, generation=ck.product_generation)
 
     async def _load(self, product_ids: list[int]) -> dict[int, list[VariantRow]]:
