@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from db.cache.aside import Cache
 from db.engine import Sessions
+from db.queries.variants import IMAGES_PER_PRODUCT
+from db.rows import ImageRow
 from graph.loaders.categories import (
     AncestorsByCategoryIdLoader,
     CategoryByIdLoader,
@@ -55,6 +57,9 @@ class Loaders:
         self.store = store
         self._pages: dict[ProductPageArgs, ProductPageByCategoryLoader] = {}
         self._images: dict[int, ImagesByProductIdLoader] = {}
+        self._details: dict[tuple[bool, bool], ProductWithCategoryBySlugLoader] = {}
+        # Lists of each product's first IMAGES_PER_PRODUCT images another statement brought.
+        self._brought_images: dict[int, list[ImageRow]] = {}
 
     @cached_property
     def product_by_id(self) -> ProductByIdLoader:
@@ -70,16 +75,21 @@ class Loaders:
             self.sessions, self.product_by_id, self.category_by_id, self.store
         )
 
-    @cached_property
-    def product_with_details_by_slug(self) -> ProductWithCategoryBySlugLoader:
-        """Also brings the products' variants (a product page)."""
-        return ProductWithCategoryBySlugLoader(
-            self.sessions,
-            self.product_by_id,
-            self.category_by_id,
-            self.store,
-            variants=self.variants_by_product_id,
-        )
+    def product_with_details_by_slug(
+        self, variants: bool, images: bool
+    ) -> ProductWithCategoryBySlugLoader:
+        """Also brings the products' variants, or images, or both (a product page)."""
+        loader = self._details.get((variants, images))
+        if loader is None:
+            loader = self._details[variants, images] = ProductWithCategoryBySlugLoader(
+                self.sessions,
+                self.product_by_id,
+                self.category_by_id,
+                self.store,
+                variants=self.variants_by_product_id if variants else None,
+                images=self.remember_images if images else None,
+            )
+        return loader
 
     @cached_property
     def category_by_id(self) -> CategoryByIdLoader:
@@ -136,7 +146,20 @@ class Loaders:
         loader = self._images.get(first)
         if loader is None:
             loader = self._images[first] = ImagesByProductIdLoader(self.sessions, self.store, first)
+            for product_id, rows in self._brought_images.items():
+                loader.prime(product_id, rows[:first])
         return loader
+
+    async def remember_images(self, lists: dict[int, list[ImageRow]]) -> None:
+        """Each product's first IMAGES_PER_PRODUCT images, which another statement brought:
+        remembered (tagged, cached) as those, and primed as the first `first` of them into
+        every images loader, those this request makes later included."""
+        self._brought_images.update(lists)
+        for first, loader in self._images.items():
+            if first != IMAGES_PER_PRODUCT:
+                for product_id, rows in lists.items():
+                    loader.prime_missing(product_id, rows[:first])
+        await self.images_by_product_id(IMAGES_PER_PRODUCT).remember(lists)
 
     @cached_property
     def view_count_by_product_id(self) -> ViewCountByProductIdLoader:

@@ -22,17 +22,19 @@ async def product(
     *,
     with_category: bool = False,
     with_variants: bool = False,
+    with_images: bool = False,
 ) -> ProductRow | None:
-    """`with_category`, `with_variants`: the operation shows the product's category (or its
-    variants), which a lookup by slug then brings in the same statement."""
+    """`with_category`, `with_variants`, `with_images`: the operation shows the product's
+    category (its variants, its images), which a lookup by slug then brings in the same
+    statement."""
     _one_key(id_, slug)
     loaders = context.loaders
     if id_ is not None:
         row = await loaders.product_by_id.load(ids.decode_as(id_, "Product"))
     else:
         by_slug = (
-            loaders.product_with_details_by_slug
-            if with_variants
+            loaders.product_with_details_by_slug(with_variants, with_images)
+            if with_variants or with_images
             else loaders.product_with_category_by_slug
             if with_category
             else loaders.product_by_slug

@@ -114,12 +114,12 @@ async def test_w3_statements_do_not_grow_with_page_size(api: Api, oracle: Oracle
     assert counts[0] == counts[1] <= BUDGETS["W3"]
 
 
-async def test_a_product_page_brings_its_variants_with_the_product_on_postgresql(
+async def test_a_product_page_brings_its_variants_and_images_with_the_product_on_postgresql(
     api: Api, oracle: Oracle, database_url: str
 ) -> None:
-    """W1: the product, its category, breadcrumbs and variants are one statement on PostgreSQL
-    (SQLite has no JSON aggregate of ours: the variants are a statement of their own), then
-    the images."""
+    """W1: the product, its category, breadcrumbs, variants and images are one statement on
+    PostgreSQL (SQLite has no JSON aggregate of ours: the variants and the images are a
+    statement each)."""
     # A product no other test here looks up by slug, so no cache holds it.
     expected = [p for p in oracle.catalog.products if oracle.public(p)][-25]
     result = await api.query(workload("W1"), {"slug": expected["slug"]})
@@ -129,7 +129,41 @@ async def test_a_product_page_brings_its_variants_with_the_product_on_postgresql
         (v["sku"], str(v["price"]), v["quantity"]) for v in variants
     ]
     assert [v["selectedOptions"] for v in shown] == [v["selected_options"] for v in variants]
-    assert result.sql == (2 if database_url.startswith("postgresql") else 3)
+    images = sorted(
+        (i for i in oracle.catalog.images if i["product_id"] == expected["id"]),
+        key=lambda i: (i["position"], i["id"]),
+    )
+    assert len(images) > 1
+    assert result.data["product"]["images"] == [
+        {"url": i["url"], "alt": i["alt"], "width": i["width"], "height": i["height"]}
+        for i in images
+    ]
+    assert result.sql == (1 if database_url.startswith("postgresql") else 3)
+
+
+async def test_a_product_page_shows_as_many_images_as_each_field_asks(
+    api: Api, oracle: Oracle, database_url: str
+) -> None:
+    """The statement brings a product's first 20 images; fields that ask fewer show fewer,
+    in order, and ask nothing more of the database."""
+    expected = [p for p in oracle.catalog.products if oracle.public(p)][-26]
+    images = sorted(
+        (i for i in oracle.catalog.images if i["product_id"] == expected["id"]),
+        key=lambda i: (i["position"], i["id"]),
+    )
+    assert len(images) > 1
+    result = await api.query(
+        "query($slug: String!) { product(slug: $slug) { "
+        "first: images(first: 1) { url } all: images { url } none: images(first: 0) { url } } }",
+        {"slug": expected["slug"]},
+    )
+    assert result.data["product"] == {
+        "first": [{"url": images[0]["url"]}],
+        "all": [{"url": i["url"]} for i in images],
+        "none": [],
+    }
+    # SQLite: the product, then each count of images its own statement.
+    assert result.sql == (1 if database_url.startswith("postgresql") else 3)
 
 
 async def test_many_product_cards_with_breadcrumbs_are_still_one_statement(

@@ -30,9 +30,15 @@ from db.pagination import (
 )
 from db.queries.categories import COLUMNS as CATEGORY_COLUMNS
 from db.queries.categories import in_subtree
-from db.queries.variants import variant_lists_column, variants_from_json
+from db.queries.variants import (
+    IMAGES_PER_PRODUCT,
+    image_lists_column,
+    images_from_json,
+    variant_lists_column,
+    variants_from_json,
+)
 from db.read_session import read_rows
-from db.rows import CategoryRow, ProductRow, VariantRow, reader
+from db.rows import CategoryRow, ImageRow, ProductRow, VariantRow, reader
 
 COLUMNS = tuple(products.c)
 PUBLIC_STATUSES = (ProductStatus.ACTIVE,)
@@ -201,19 +207,41 @@ def _by_slugs_with_categories() -> Select[Any]:
     )
 
 
-def _by_slugs_with_categories_and_variants() -> Select[Any]:
-    """The same, and each product's variants as JSON (`variants_json`, PostgreSQL only)."""
-    variant_lists = variant_lists_column(products)
-    return (
-        _by_slugs_with_categories()
-        .add_columns(variant_lists.c.list.label("variants_json"))
-        .outerjoin(variant_lists, true())
-    )
+def _by_slugs_with_details(variants: bool, images: bool) -> Select[Any]:
+    """The same, with each product's variants (`variants_json`) and its first
+    IMAGES_PER_PRODUCT images (`images_json`) as JSON, as asked: PostgreSQL only."""
+    statement = _by_slugs_with_categories()
+    if variants:
+        variant_lists = variant_lists_column(products)
+        statement = statement.add_columns(variant_lists.c.list.label("variants_json")).outerjoin(
+            variant_lists, true()
+        )
+    if images:
+        image_lists = image_lists_column(products, IMAGES_PER_PRODUCT)
+        statement = statement.add_columns(image_lists.c.list.label("images_json")).outerjoin(
+            image_lists, true()
+        )
+    return statement
 
 
-_BY_SLUGS_WITH_CATEGORIES = _by_slugs_with_categories()
-_BY_SLUGS_WITH_CATEGORIES_AND_VARIANTS = _by_slugs_with_categories_and_variants()
+_BY_SLUGS_WITH_DETAILS = {
+    (variants, images): _by_slugs_with_details(variants, images)
+    for variants in (False, True)
+    for images in (False, True)
+}
 _category_row = reader(CategoryRow, CATEGORY_COLUMNS, prefix="ancestor_")
+
+
+@dataclass(slots=True)
+class ProductsWithDetails:
+    """What `products_with_categories_by_slugs` found: the products, their categories with
+    every ancestor, and (None where the statement did not bring them) each product's variants
+    and first IMAGES_PER_PRODUCT images."""
+
+    products: list[ProductRow]
+    categories: list[CategoryRow]
+    variants: dict[int, list[VariantRow]] | None = None
+    images: dict[int, list[ImageRow]] | None = None
 
 
 async def products_by_ids(*, session: AsyncSession, ids: Sequence[int]) -> list[ProductRow]:
@@ -227,25 +255,38 @@ async def products_by_slugs(*, session: AsyncSession, slugs: Sequence[str]) -> l
 
 
 async def products_with_categories_by_slugs(
-    *, session: AsyncSession, slugs: Sequence[str], with_variants: bool = False
-) -> tuple[list[ProductRow], list[CategoryRow], dict[int, list[VariantRow]] | None]:
+    *,
+    session: AsyncSession,
+    slugs: Sequence[str],
+    with_variants: bool = False,
+    with_images: bool = False,
+) -> ProductsWithDetails:
     """The products with these slugs, and their categories with all their ancestors, in one
     statement (a product page shows its category and breadcrumbs: one round trip, not two).
-    `with_variants`: on PostgreSQL, the same statement brings each product's variants too (the
-    third value; None where it did not)."""
-    joined = with_variants and session.get_bind().dialect.name == "postgresql"
-    statement = _BY_SLUGS_WITH_CATEGORIES_AND_VARIANTS if joined else _BY_SLUGS_WITH_CATEGORIES
+    `with_variants`, `with_images`: on PostgreSQL, the same statement brings each product's
+    variants, and its images, too (a product page's every list)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    variants, images = with_variants and postgresql, with_images and postgresql
+    statement = _BY_SLUGS_WITH_DETAILS[variants, images]
     found: dict[int, ProductRow] = {}
     tree: dict[int, CategoryRow] = {}
-    lists: dict[int, list[VariantRow]] = {}
+    variant_lists: dict[int, list[VariantRow]] = {}
+    image_lists: dict[int, list[ImageRow]] = {}
     for row in await read_rows(session, statement, {"slugs": list(slugs)}):
         if row.id not in found:
             product = found[row.id] = to_row(row)
-            if joined:
-                lists[product.id] = variants_from_json(row.variants_json)
+            if variants:
+                variant_lists[product.id] = variants_from_json(row.variants_json)
+            if images:
+                image_lists[product.id] = images_from_json(row.images_json)
         ancestor = _category_row(row)
         tree.setdefault(ancestor.id, ancestor)
-    return list(found.values()), list(tree.values()), lists if joined else None
+    return ProductsWithDetails(
+        list(found.values()),
+        list(tree.values()),
+        variant_lists if variants else None,
+        image_lists if images else None,
+    )
 
 
 def _by_parent(include_subcategories: bool) -> tuple[Select[Any], ColumnElement[Any]]:

@@ -15,6 +15,8 @@ from db.read_session import read_rows
 from db.rows import ImageRow, ProductRow, VariantRow, reader
 from db.types import quantized
 
+# The most images a product shows (the API's cap on `images(first:)`).
+IMAGES_PER_PRODUCT = 20
 VARIANT_COLUMNS = tuple(c for c in variants.c if c.name not in ("created_at", "updated_at"))
 IMAGE_COLUMNS = tuple(images.c)
 
@@ -55,6 +57,32 @@ def variants_from_json(lists: list[list[Any]] | None) -> list[VariantRow]:
                 values[index] = quantized(Decimal(values[index]))
         found.append(VariantRow(*values))
     return found
+
+
+def image_lists_column(owner: Any, per_product: int) -> Any:
+    """A LATERAL subquery giving each `owner` product's first `per_product` images as one JSON
+    array of arrays (IMAGE_COLUMNS in order, the list in position order): PostgreSQL only. Read
+    with `images_from_json`."""
+    image = images.alias("image")
+    first = (
+        select(*(image.c[c.name] for c in IMAGE_COLUMNS))
+        .where(image.c.product_id == owner.c.id)
+        .order_by(image.c.position, image.c.id)
+        .limit(per_product)
+        .correlate(owner)
+        .subquery("first_image")
+    )
+    row = func.json_build_array(*(first.c[c.name] for c in IMAGE_COLUMNS))
+    return (
+        select(func.json_agg(aggregate_order_by(row, first.c.position, first.c.id)).label("list"))
+        .select_from(first)
+        .lateral("image_list")
+    )
+
+
+def images_from_json(lists: list[list[Any]] | None) -> list[ImageRow]:
+    """What `image_lists_column` gives, as the rows `images_by_product_ids` reads."""
+    return [ImageRow(*values) for values in lists or ()]  # None: no images
 
 
 _image = reader(ImageRow, IMAGE_COLUMNS)

@@ -24,11 +24,11 @@ from typing import Any, NamedTuple
 from db.pagination import Keyset, Page
 from db.queries.products import ProductFilter
 from db.queries.search import FACETS, Search
+from db.queries.variants import IMAGES_PER_PRODUCT
 from db.rows import CategoryRow, ProductRow, VariantRow
 from graph import connections, cursors, entities, ids, lookups, nodes, search
 from graph.context import Context
 from graph.errors import GatewayError
-from graph.loaders.variants import IMAGES_PER_PRODUCT
 from graph.types.facets import product_facets
 from graph.types.suggestion import TYPE_NAMES as SUGGESTED_TYPES
 from graph.types.suggestion import SearchSuggestionKind
@@ -114,6 +114,7 @@ async def _product(
         kw.get("slug"),
         with_category="category" in selected,
         with_variants="variants" in selected,
+        with_images="images" in selected,
     )
     return [row]
 

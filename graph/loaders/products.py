@@ -1,6 +1,6 @@
 """Product loaders: lookups by id and slug, pages per category, and subtree counts."""
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,7 @@ from db.queries.products import (
     products_by_slugs,
     products_with_categories_by_slugs,
 )
-from db.rows import ProductRow
+from db.rows import ImageRow, ProductRow
 from graph.loaders.base import SessionLoader, UniqueKeyLoader, encode_id
 from graph.loaders.categories import CategoryByIdLoader
 
@@ -73,7 +73,8 @@ class ProductWithCategoryBySlugLoader(ProductBySlugLoader):
     """Products by slug for an operation that shows their categories: the statement that finds
     them brings their categories and ancestors too, which prime `categories` (and tag the
     response as any category load does), so showing them costs no second round trip. With
-    `variants`, on PostgreSQL it brings each product's variants as well (a product page)."""
+    `variants` (`images`), on PostgreSQL it brings each product's variants (images) as well,
+    handed to them to remember (a product page)."""
 
     def __init__(
         self,
@@ -81,23 +82,31 @@ class ProductWithCategoryBySlugLoader(ProductBySlugLoader):
         by_id: ProductByIdLoader,
         categories: CategoryByIdLoader,
         store: Cache | None = None,
+        *,
         variants: "VariantsByProductIdLoader | None" = None,
+        images: Callable[[dict[int, list[ImageRow]]], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(sessions, by_id, store)
         self.categories = categories
         self.variants = variants
+        self.images = images
 
     async def rows(self, keys: list[str]) -> list[ProductRow]:
-        variants = self.variants
+        variants, images = self.variants, self.images
         async with self.sessions() as session:
-            rows, tree, lists = await products_with_categories_by_slugs(
-                session=session, slugs=keys, with_variants=variants is not None
+            found = await products_with_categories_by_slugs(
+                session=session,
+                slugs=keys,
+                with_variants=variants is not None,
+                with_images=images is not None,
             )
-        await self.by_id.remember(rows)
-        await self.categories.remember(tree)
-        if variants is not None and lists is not None:
-            await variants.remember(lists)
-        return rows
+        await self.by_id.remember(found.products)
+        await self.categories.remember(found.categories)
+        if variants is not None and found.variants is not None:
+            await variants.remember(found.variants)
+        if images is not None and found.images is not None:
+            await images(found.images)
+        return found.products
 
 
 def _slug(row: ProductRow) -> str:

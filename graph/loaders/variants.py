@@ -9,6 +9,7 @@ from db.cache import keys as ck
 from db.cache.aside import Cache
 from db.engine import Sessions
 from db.queries.variants import (
+    IMAGES_PER_PRODUCT,
     images_by_ids,
     images_by_product_ids,
     variants_by_product_ids,
@@ -18,7 +19,6 @@ from db.rows import ImageRow, ProductRow, VariantRow
 from graph.loaders.base import SessionLoader, UniqueKeyLoader
 from graph.loaders.products import ProductByIdLoader
 
-IMAGES_PER_PRODUCT = 20
 VARIANT = codec.decoder(VariantRow)
 VARIANTS = codec.list_decoder(VariantRow)
 IMAGES = codec.list_decoder(ImageRow)
@@ -131,6 +131,14 @@ class ImagesByProductIdLoader(SessionLoader[int, list[ImageRow]]):
             keys, key=ck.images, generation=ck.product_generation, load=self._load, decode=IMAGES
         )
         return [found.get(key, [])[:first] for key in keys]
+
+    async def remember(self, lists: dict[int, list[ImageRow]]) -> None:
+        """Each product's first IMAGES_PER_PRODUCT images, which another statement loaded:
+        prime this request, and tag the response (and fill the cache, which keeps whole
+        lists) as a load would. Only for the loader of that many (graph.context.Loaders
+        primes the others with the slices they show)."""
+        assert self.first == IMAGES_PER_PRODUCT
+        await self.brought(lists, key=ck.images, generation=ck.product_generation)
 
     async def _load(self, product_ids: list[int]) -> dict[int, list[ImageRow]]:
         async with self.sessions() as session:

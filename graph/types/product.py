@@ -9,11 +9,11 @@ from strawberry.types import Info
 
 from db.pagination import Keyset
 from db.queries.search import Search
+from db.queries.variants import IMAGES_PER_PRODUCT
 from db.rows import ProductRow
 from graph import cursors, ids
 from graph.context import Context
 from graph.errors import GatewayError
-from graph.loaders.variants import IMAGES_PER_PRODUCT
 from graph.permissions import IsEditorOrNull
 from graph.types.demand import COUNT, list_size
 from graph.types.enums import ProductStatus
