@@ -279,3 +279,51 @@ async def test_generated_documents_agree(
             if why is not None:
                 differences.append(f"{text}\n{why}\nplanned: {result}")
     assert not differences, "\n\n".join(differences[:3])
+
+
+# Variables the planned executor coerces itself (scalars and enums given valid values) and
+# those it leaves to graphql-core (missing, null, invalid, defaults, input objects), both ways.
+_VARIABLE_CASES: list[tuple[str, list[dict[str, Any]]]] = [
+    (
+        "query($s: String!) { product(slug: $s) { name } }",
+        [{"s": "{slug}"}, {"s": "no-such"}, {"s": 5}, {"s": None}, {}, {"s": ["a"]}],
+    ),
+    (
+        "query($f: Int, $a: String) { products(first: $f, after: $a) { edges { node { slug } } } }",
+        [{"f": 2}, {"f": "2"}, {"f": 2.5}, {"f": None}, {}, {"f": 2**40}, {"f": 2, "a": 7}],
+    ),
+    (
+        "query($f: Int = 3) { products(first: $f) { edges { node { slug } } } }",
+        [{}, {"f": 1}, {"f": None}, {"f": True}],
+    ),
+    (
+        "query($d: SortDirection!) { products(first: 2, sortBy: {field: PRICE, direction: $d}) "
+        "{ edges { node { slug } } } }",
+        [{"d": "DESC"}, {"d": "ASC"}, {"d": "SIDEWAYS"}, {"d": 1}, {}],
+    ),
+    (
+        "query($o: ProductSort) { products(first: 2, sortBy: $o) { edges { node { slug } } } }",
+        [{"o": {"field": "NAME"}}, {"o": {"field": "NOPE"}}, {"o": "NAME"}, {}],
+    ),
+    (
+        "query($id: ID!, $yes: Boolean!) { node(id: $id) { id } "
+        'product(slug: "x") @include(if: $yes) { name } }',
+        [{"id": "UHJvZHVjdDox", "yes": True}, {"id": 1, "yes": False}, {"id": "x", "yes": "y"}],
+    ),
+]
+
+
+async def test_variables_are_coerced_and_refused_as_graphql_core_does(
+    executors: tuple[GatewayState, Executor, Executor], oracle: Oracle
+) -> None:
+    state, planned, core = executors
+    slug = next(p["slug"] for p in oracle.catalog.products if oracle.public(p))
+    refused = 0
+    for text, cases in _VARIABLE_CASES:
+        for variables in cases:
+            given = {k: slug if v == "{slug}" else v for k, v in variables.items()}
+            result = await both(state, planned, core, text, given, ANONYMOUS)
+            assert result is not None, text
+            assert result[0] == result[1], f"{text} {given}\n{result[0]}\n{result[1]}"
+            refused += result[0][0] is None
+    assert refused == 15  # each invalid one was refused, not only agreed on
