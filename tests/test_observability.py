@@ -211,6 +211,30 @@ async def test_the_access_log_line_of_a_request_carries_its_id(server: GatewaySe
     assert not [line for line in started if line["logger"] == "uvicorn.access"]
 
 
+async def test_a_client_that_leaves_mid_request_is_logged_as_499_not_a_server_error(
+    server: GatewayServer,
+) -> None:
+    """It sends half its body and closes: nothing to answer, and nothing went wrong here."""
+    _, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\nX-Request-Id: left-early-1\r\n\r\n"
+        b'{"query": '
+    )
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+
+    line = await logged(server, "left-early-1")
+    assert (line["method"], line["path"], line["status"]) == ("POST", "/graphql", 499)
+    assert line["level"] == "info"
+    errors = [line for line in access_lines(server) if line["level"] in ("error", "critical")]
+    assert errors == []
+    # The server answers the next client as ever.
+    response = await graphql(server.url, "{ __typename }")
+    assert response.json()["data"] == {"__typename": "Query"}
+
+
 @pytest.mark.parametrize(
     "sent",
     ["x" * 129, "tab\tseparated", "caf\u00e9", ""],

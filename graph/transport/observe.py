@@ -51,6 +51,10 @@ def exchange_of(scope: Scope) -> Exchange:
     return found if found is not None else Exchange(stats.StatementCounter())
 
 
+# nginx's status for a request whose client closed the connection before the answer.
+CLIENT_CLOSED = 499
+
+
 def log_access(
     access: AccessLines,
     scope: Scope,
@@ -107,21 +111,30 @@ class Observe:
         counter, counting = stats.start_counting()
         exchange = scope[EXCHANGE] = Exchange(counter)
         status = 500  # unless a response starts: an exception escaped the app
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 message = {**message, "headers": [*message.get("headers", ()), echoed]}
             await send(message)
 
+        async def answer() -> None:
+            nonlocal status
+            await self.app(scope, receive, send_with_id)
+            if not responded:
+                # The app ended without an answer and without an error: the client left
+                # before there was anyone to answer. Not a server error.
+                status = CLIENT_CLOSED
+
         try:
             if telemetry.tracing is None:
-                await self.app(scope, receive, send_with_id)
+                await answer()
             else:
                 with telemetry.tracing.request(scope) as span:
                     try:
-                        await self.app(scope, receive, send_with_id)
+                        await answer()
                     finally:
                         span.finish(exchange, status)
         finally:
