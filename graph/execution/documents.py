@@ -39,7 +39,7 @@ from graphql import (
 from graph.errors import ErrorCode, error_dict
 from graph.execution import limits
 from graph.execution.cost import CostModel, Plan
-from graph.execution.plan import Signatures, fragments_of
+from graph.execution.plan import fragments_of
 
 # Below this many characters a document parses and validates in well under a millisecond.
 INLINE_CHARS = 1_000
@@ -59,7 +59,6 @@ class Prepared:
     executions: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     _conditions: tuple[str, ...] | None = None
     _fragments: Any = None
-    _signatures: dict[str | None, Signatures] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -74,14 +73,6 @@ class Prepared:
         if self._fragments is None and self.document is not None:
             self._fragments = (fragments_of(self.document),)
         return None if self._fragments is None else self._fragments[0]
-
-    def signatures(self, schema: GraphQLSchema, operation: OperationDefinitionNode) -> Signatures:
-        """The variables of the operation (of this document's) named so, worked out once."""
-        name = None if operation.name is None else operation.name.value
-        found = self._signatures.get(name)
-        if found is None:
-            found = self._signatures[name] = Signatures(schema, operation)
-        return found
 
     @property
     def condition_variables(self) -> tuple[str, ...]:

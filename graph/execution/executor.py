@@ -250,8 +250,7 @@ class Executor:
         fragments = prepared.fragments
         if operation is None or fragments is None:
             return None
-        signatures = prepared.signatures(self.schema, operation)
-        bound = bind(self.schema, operation, fragments, variables, signatures)
+        bound = bind(self.schema, operation, fragments, variables)
         if isinstance(bound, list):
             return self._formatted(ExecutionResult(None, bound))
         plan = self._plan(prepared, operation_name, bound, variables)

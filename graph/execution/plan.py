@@ -35,8 +35,6 @@ from graphql import (
     VariableNode,
     get_argument_values,
     get_named_type,
-    get_nullable_type,
-    is_leaf_type,
 )
 from graphql.execution.collect_fields import (
     FieldDetailsList,
@@ -44,13 +42,7 @@ from graphql.execution.collect_fields import (
     collect_fields,
     collect_subfields,
 )
-from graphql.execution.get_variable_signature import (
-    GraphQLVariableSignature,
-    get_variable_signature,
-)
-from graphql.execution.values import VariableValues, VariableValueSource, get_variable_values
-from graphql.pyutils import Undefined
-from graphql.utilities.coerce_input_value import coerce_input_value
+from graphql.execution.values import VariableValues, get_variable_values
 from strawberry.relay.types import GlobalID
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types.arguments import (
@@ -88,57 +80,19 @@ def fragments_of(document: DocumentNode) -> dict[str, FragmentDetails] | None:
     return found
 
 
-class Signatures:
-    """An operation's variables, worked out once: graphql-core works out each one's type from
-    the document on every request (a twentieth of a product card's CPU). `leaves` is None
-    unless every variable is of a scalar or enum type, the only ones `bind` coerces itself."""
-
-    __slots__ = ("leaves",)
-
-    def __init__(self, schema: GraphQLSchema, operation: OperationDefinitionNode) -> None:
-        leaves: list[GraphQLVariableSignature] = []
-        for node in operation.variable_definitions or ():
-            signature = get_variable_signature(schema, node)
-            if isinstance(signature, GraphQLError) or not is_leaf_type(
-                get_nullable_type(signature.type)
-            ):
-                self.leaves: list[GraphQLVariableSignature] | None = None
-                return
-            leaves.append(signature)
-        self.leaves = leaves
-
-
 def bind(
     schema: GraphQLSchema,
     operation: OperationDefinitionNode,
     fragments: dict[str, FragmentDetails],
     variables: dict[str, Any] | None,
-    signatures: Signatures | None = None,
 ) -> Bound | list[GraphQLError]:
-    """The request's variables coerced as graphql-core coerces them, or its errors. Where every
-    variable is a scalar or enum that the request gives a valid value, the values are
-    coerced here with the signatures worked out once; anything else (a default, a missing or
-    invalid value, a list, an input object) goes through graphql-core, errors and all."""
-    given = variables or {}
-    leaves = None if signatures is None else signatures.leaves
-    if leaves is not None:
-        sources: dict[str, VariableValueSource] = {}
-        coerced: dict[str, Any] = {}
-        for signature in leaves:
-            value = given.get(signature.name, Undefined)
-            if value is Undefined:
-                break
-            value_of = coerce_input_value(value, signature.type)
-            if value_of is Undefined:
-                break
-            sources[signature.name] = VariableValueSource(signature, value)
-            coerced[signature.name] = value_of
-        else:
-            return Bound(schema, operation, fragments, VariableValues(sources, coerced))
-    found = get_variable_values(schema, operation.variable_definitions or (), given, max_errors=50)
-    if isinstance(found, list):
-        return found
-    return Bound(schema, operation, fragments, found)
+    """The request's variables coerced as graphql-core coerces them, or its errors."""
+    coerced = get_variable_values(
+        schema, operation.variable_definitions or (), variables or {}, max_errors=50
+    )
+    if isinstance(coerced, list):
+        return coerced
+    return Bound(schema, operation, fragments, coerced)
 
 
 class Unplannable(Exception):
