@@ -6,16 +6,16 @@ is seen in one run each side.
 
     python -m bench.instructions W1 P1          # needs valgrind, and DATABASE_URL as `make bench`
 
-Each workload runs under callgrind, in-process (the ASGI app driven directly, one request at a
-time, the same document and variables each time): a warm-up, then MANY requests; then once more
-with the warm-up only, idle for as long as the MANY requests took. The difference over MANY is
-one request's instructions, with start-up and the gateway's background work cancelled out (the
-relay's and the change feed's polls: a few million instructions a second, nothing beside a
-request in real time, but a request under callgrind takes ~50 times as long). What it does not
-count: the kernel's work for system calls, the database's and uvicorn's (the app is called
-without a server). Counted with the system allocator (PYTHONMALLOC=malloc), which valgrind
-needs to see every allocation; absolute figures are therefore a little higher than with
-pymalloc, and only comparisons are meant.
+Each workload runs twice under callgrind, side by side, in-process (the ASGI app driven
+directly, one request at a time, the same document and variables each time): a warm-up, then
+FEW requests in one run and MANY in the other; the difference over MANY - FEW is one request's
+instructions, start-up cancelled out. The relay's poll is put off for the runs (it wakes on a
+commit, and reads commit nothing): it costs a few million instructions a second, nothing beside
+a request in real time, but a request under callgrind takes ~50 times as long, and its share
+then moved with the machine's load. What it does not count: the kernel's work for system calls,
+the database's and uvicorn's (the app is called without a server). Counted with the system
+allocator (PYTHONMALLOC=malloc), which valgrind needs to see every allocation; absolute figures
+are therefore a little higher than with pymalloc, and only comparisons are meant.
 """
 
 import argparse
@@ -27,19 +27,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
-
-
-class Run(NamedTuple):
-    instructions: int
-    seconds: float
-
 
 WORKLOADS = Path(__file__).parent / "workloads"
 # Products and categories `gateway seed` always makes (its catalog is deterministic).
@@ -56,20 +49,20 @@ COLD = {
     "CACHE_ENABLED": "false",
     "RESPONSE_CACHE_ENABLED": "false",
     "LOG_LEVEL": "warning",
+    "RELAY_POLL_SECONDS": "3600",
 }
 WARM_UP = 20
 # A collection of the youngest objects costs millions of instructions and comes every few dozen
 # requests: over 400 requests, whether one more falls in the window moves the figure by < 1%.
-MANY = 400
+FEW, MANY = 20, 420
 
 
 def document(name: str) -> str:
     return next(WORKLOADS.glob(f"{name}-*.graphql")).read_text()
 
 
-async def drive(name: str, variables: dict[str, Any], count: int, idle: float) -> bytes:
-    """The app's lifespan, then WARM_UP + `count` requests of the workload, then `idle`
-    seconds of nothing; the last answer. Prints how long the `count` requests took."""
+async def drive(name: str, variables: dict[str, Any], count: int) -> bytes:
+    """The app's lifespan, then WARM_UP + `count` requests of the workload; the last answer."""
     from graph.main import serve
 
     app = serve()
@@ -105,11 +98,9 @@ async def drive(name: str, variables: dict[str, Any], count: int, idle: float) -
         "server": ("127.0.0.1", 8000),
     }
     answer = b""
-    window = time.monotonic()
     for done in range(WARM_UP + count):
         if done == WARM_UP:
             gc.collect()  # each run's window starts with the same empty young generation
-            window = time.monotonic()
         parts: list[bytes] = []
         given = False
 
@@ -127,15 +118,13 @@ async def drive(name: str, variables: dict[str, Any], count: int, idle: float) -
 
         await app({**scope, "state": {}}, receive, send)
         answer = b"".join(parts)
-    print(f"window {time.monotonic() - window:.3f}", flush=True)
-    await asyncio.sleep(idle)
     await events.put({"type": "lifespan.shutdown"})
     await life
     return answer
 
 
-def counted(name: str, variables: dict[str, Any], count: int, idle: float = 0.0) -> Run:
-    """Instructions of a whole run (start-up included), and how long its requests took."""
+def counted(name: str, variables: dict[str, Any], count: int) -> int:
+    """Instructions of a whole run (start-up included)."""
     env = {**COLD, **os.environ, "PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"}
     command = [
         "valgrind",
@@ -150,21 +139,18 @@ def counted(name: str, variables: dict[str, Any], count: int, idle: float = 0.0)
         json.dumps(variables),
         "--count",
         str(count),
-        "--idle",
-        str(idle),
     ]
     run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     total = re.search(r"Collected : (\d+)", run.stderr)
-    window = re.search(r"window ([0-9.]+)", run.stdout)
-    if run.returncode != 0 or total is None or window is None:
+    if run.returncode != 0 or total is None:
         raise SystemExit(f"{name}: the run under callgrind failed:\n{run.stderr[-2000:]}")
-    return Run(int(total.group(1)), float(window.group(1)))
+    return int(total.group(1))
 
 
 def per_request(name: str, variables: dict[str, Any]) -> float:
-    busy = counted(name, variables, MANY)
-    idle = counted(name, variables, 0, idle=busy.seconds)
-    return (busy.instructions - idle.instructions) / MANY
+    with ThreadPoolExecutor(2) as pool:
+        few, many = pool.map(lambda count: counted(name, variables, count), (FEW, MANY))
+    return (many - few) / (MANY - FEW)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -173,12 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--variables", help="JSON; default: a seeded product or category")
     parser.add_argument("--count", type=int, default=MANY, help=argparse.SUPPRESS)
-    parser.add_argument("--idle", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.drive:
         import uvloop
 
-        answer = uvloop.run(drive(args.drive, json.loads(args.variables), args.count, args.idle))
+        answer = uvloop.run(drive(args.drive, json.loads(args.variables), args.count))
         if b'"errors"' in answer or b'"data":null' in answer:
             raise SystemExit(f"{args.drive} did not answer cleanly: {answer[:300]!r}")
         return 0
@@ -189,11 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         name: json.loads(args.variables) if args.variables else VARIABLES.get(name, {})
         for name in args.workloads
     }
-    # Two at a time (two cores): each run's count does not depend on what else runs.
-    with ThreadPoolExecutor(2) as pool:
-        found = pool.map(lambda name: per_request(name, chosen[name]), chosen)
-        for name, instructions in zip(chosen, found, strict=True):
-            print(f"{name}: {instructions / 1e6:.3f} M instructions per request", flush=True)
+    for name, variables in chosen.items():
+        instructions = per_request(name, variables)
+        print(f"{name}: {instructions / 1e6:.3f} M instructions per request", flush=True)
     return 0
 
 
