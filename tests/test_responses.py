@@ -372,3 +372,71 @@ async def test_a_product_page_of_a_product_without_variants(shared_settings: Set
             assert page.data["product"]["category"]["slug"] == known["category"]["slug"]
         finally:
             await admin.query(DELETE_PRODUCT, {"id": product})
+
+
+IMAGE_ADD = """mutation($product: ID!, $input: ImageInput!) { productImageAdd(productId: $product,
+  input: $input) { image { id } userErrors { code } } }"""
+IMAGE_REMOVE = """mutation($id: ID!) { productImageRemove(imageId: $id) { userErrors { code } } }"""
+PAGE_IDS = """query($slug: String!) { product(slug: $slug) { id variants { id price { amount } } }
+  }"""
+
+
+@pytest.mark.parametrize("mode", ["no row cache", "row cache", "shared Redis"])
+async def test_product_pages_read_while_their_images_and_prices_change_end_up_current(
+    shared_settings: Settings, mode: str
+) -> None:
+    """W1 brings the product's variants and images in its one statement (on PostgreSQL) and
+    tags the response with them. Read 40 times while its images are added and its price
+    changes, a page never settles on what it read before a write: once the writes are done,
+    the cached page is what an uncached gateway answers, and it is cached again."""
+    settings = shared_settings.model_copy(
+        update={
+            "redis_url": shared_settings.redis_url if mode == "shared Redis" else None,
+            "cache_enabled": mode != "no row cache",
+        }
+    )
+    uncached = shared_settings.model_copy(
+        update={"redis_url": None, "response_cache_enabled": False, "cache_enabled": False}
+    )
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(serving(settings))
+        api, admin = Api(client), Api(client, token(settings, Role.ADMIN))
+        truth = Api(await stack.enter_async_context(serving(uncached)))
+        slug = await first_slug(truth)
+        page = (await truth.query(PAGE_IDS, {"slug": slug})).data["product"]
+        variant, price = page["variants"][0]["id"], page["variants"][0]["price"]["amount"]
+        await api.query(workload("W1"), {"slug": slug})  # cached before the writes
+        added: list[str] = []
+
+        async def write() -> None:
+            for step in range(3):
+                image = {"url": f"/race/{mode}/{step}.jpg", "width": 10, "height": 10}
+                made = await admin.query(IMAGE_ADD, {"product": page["id"], "input": image})
+                assert made.data["productImageAdd"]["userErrors"] == []
+                added.append(made.data["productImageAdd"]["image"]["id"])
+                priced = await admin.query(PRICE, {"id": variant, "amount": f"{step + 1}.25"})
+                assert priced.data["variantUpdate"]["userErrors"] == []
+                # A write drops what it changed before it answers: the next read sees it.
+                seen = (await api.query(workload("W1"), {"slug": slug})).data["product"]
+                assert seen["variants"][0]["price"]["amount"] == f"{step + 1}.25"
+                assert seen["images"][-1]["url"] == image["url"]
+
+        async def read() -> None:
+            for _ in range(40):
+                await api.query(workload("W1"), {"slug": slug})
+
+        try:
+            await asyncio.gather(write(), read(), read())
+            expected = (await truth.query(workload("W1"), {"slug": slug})).data
+            assert [i["url"] for i in expected["product"]["images"]][-3:] == [
+                f"/race/{mode}/{step}.jpg" for step in range(3)
+            ]
+            assert expected["product"]["variants"][0]["price"]["amount"] == "3.25"
+            settled = await api.query(workload("W1"), {"slug": slug})
+            assert settled.data == expected
+            again = await api.query(workload("W1"), {"slug": slug})
+            assert (again.data, again.sql) == (expected, 0)
+        finally:
+            for image in added:
+                await admin.query(IMAGE_REMOVE, {"id": image})
+            await admin.query(PRICE, {"id": variant, "amount": price})
