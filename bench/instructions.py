@@ -34,6 +34,8 @@ from typing import Any
 
 import orjson
 
+from bench.observe import SCOPE
+
 WORKLOADS = Path(__file__).parent / "workloads"
 # Products and categories `gateway seed` always makes (its catalog is deterministic).
 VARIABLES: dict[str, dict[str, Any]] = {
@@ -83,20 +85,6 @@ async def drive(name: str, variables: dict[str, Any], count: int) -> bytes:
         )
     )
     await started.wait()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/graphql",
-        "raw_path": b"/graphql",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"content-type", b"application/json"), (b"host", b"bench")],
-        "client": ("127.0.0.1", 1),
-        "server": ("127.0.0.1", 8000),
-    }
     answer = b""
     for done in range(WARM_UP + count):
         if done == WARM_UP:
@@ -116,7 +104,7 @@ async def drive(name: str, variables: dict[str, Any], count: int) -> bytes:
             if message["type"] == "http.response.body":
                 parts.append(message.get("body", b""))
 
-        await app({**scope, "state": {}}, receive, send)
+        await app({**SCOPE, "state": {}}, receive, send)
         answer = b"".join(parts)
     await events.put({"type": "lifespan.shutdown"})
     await life

@@ -69,16 +69,11 @@ class Loaders:
     def product_by_slug(self) -> ProductBySlugLoader:
         return ProductBySlugLoader(self.sessions, self.product_by_id, self.store)
 
-    @cached_property
-    def product_with_category_by_slug(self) -> ProductWithCategoryBySlugLoader:
-        return ProductWithCategoryBySlugLoader(
-            self.sessions, self.product_by_id, self.category_by_id, self.store
-        )
-
     def product_with_details_by_slug(
         self, variants: bool, images: bool
     ) -> ProductWithCategoryBySlugLoader:
-        """Also brings the products' variants, or images, or both (a product page)."""
+        """Brings the products' categories and ancestors, and as asked their variants and
+        images (a product page), in the statement that finds them."""
         loader = self._details.get((variants, images))
         if loader is None:
             loader = self._details[variants, images] = ProductWithCategoryBySlugLoader(

@@ -34,9 +34,7 @@ async def product(
     else:
         by_slug = (
             loaders.product_with_details_by_slug(with_variants, with_images)
-            if with_variants or with_images
-            else loaders.product_with_category_by_slug
-            if with_category
+            if with_category or with_variants or with_images
             else loaders.product_by_slug
         )
         row = await by_slug.load(check_text("slug", slug or ""))

@@ -440,3 +440,37 @@ async def test_product_pages_read_while_their_images_and_prices_change_end_up_cu
             for image in added:
                 await admin.query(IMAGE_REMOVE, {"id": image})
             await admin.query(PRICE, {"id": variant, "amount": price})
+
+
+async def test_a_product_page_shows_a_full_gallery_from_its_one_statement(
+    shared_settings: Settings,
+) -> None:
+    """A product with as many images as it may have (20; a 21st is refused): the page's
+    statement brings them all in position order, and a field asking fewer shows the first of
+    them; still one statement."""
+    settings = shared_settings.model_copy(update={"redis_url": None, "cache_enabled": False})
+    async with serving(settings) as client:
+        admin = Api(client, token(settings, Role.ADMIN))
+        known = (await admin.query(FIRST_PRODUCT)).data["products"]["edges"][0]["node"]
+        created = await admin.query(
+            CREATE_PRODUCT, {"slug": "probe-gallery", "category": known["category"]["id"]}
+        )
+        product = created.data["productCreate"]["product"]["id"]
+        try:
+            for n in range(21):
+                image = {"url": f"/gallery/{n}.jpg", "width": 1, "height": 1, "position": 20 - n}
+                made = await admin.query(IMAGE_ADD, {"product": product, "input": image})
+                refused = [{"code": "TOO_LARGE"}] if n == 20 else []
+                assert made.data["productImageAdd"]["userErrors"] == refused
+            page = await admin.query(
+                "query($slug: String!) { product(slug: $slug) { category { slug } "
+                "images { url } few: images(first: 2) { url } } }",
+                {"slug": "probe-gallery"},
+            )
+            shown = [i["url"] for i in page.data["product"]["images"]]
+            # Each was put before the last one, so the newest leads.
+            assert shown == [f"/gallery/{n}.jpg" for n in range(19, -1, -1)]
+            assert [i["url"] for i in page.data["product"]["few"]] == shown[:2]
+            assert page.sql == 1
+        finally:
+            await admin.query(DELETE_PRODUCT, {"id": product})
