@@ -5,8 +5,8 @@ wrote, and on every other instance as the event stream brings the change."""
 import asyncio
 import os
 import time
-from collections.abc import Iterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -361,17 +361,23 @@ async def test_a_product_page_of_a_product_without_variants(shared_settings: Set
     settings = shared_settings.model_copy(update={"redis_url": None})
     async with serving(settings) as client:
         admin = Api(client, token(settings, Role.ADMIN))
-        known = (await admin.query(FIRST_PRODUCT)).data["products"]["edges"][0]["node"]
-        created = await admin.query(
-            CREATE_PRODUCT, {"slug": "probe-bare", "category": known["category"]["id"]}
-        )
-        product = created.data["productCreate"]["product"]["id"]
-        try:
+        async with probe_product(admin, "probe-bare") as (_, category):
             page = await admin.query(workload("W1"), {"slug": "probe-bare"})
             assert page.data["product"]["variants"] == []
-            assert page.data["product"]["category"]["slug"] == known["category"]["slug"]
-        finally:
-            await admin.query(DELETE_PRODUCT, {"id": product})
+            assert page.data["product"]["category"]["slug"] == category
+
+
+@asynccontextmanager
+async def probe_product(admin: Api, slug: str) -> AsyncIterator[tuple[str, str]]:
+    """A product made for one test in the first product's category, deleted after it: its id
+    and its category's slug."""
+    known = (await admin.query(FIRST_PRODUCT)).data["products"]["edges"][0]["node"]
+    created = await admin.query(CREATE_PRODUCT, {"slug": slug, "category": known["category"]["id"]})
+    product = created.data["productCreate"]["product"]["id"]
+    try:
+        yield product, known["category"]["slug"]
+    finally:
+        await admin.query(DELETE_PRODUCT, {"id": product})
 
 
 IMAGE_ADD = """mutation($product: ID!, $input: ImageInput!) { productImageAdd(productId: $product,
@@ -451,12 +457,7 @@ async def test_a_product_page_shows_a_full_gallery_from_its_one_statement(
     settings = shared_settings.model_copy(update={"redis_url": None, "cache_enabled": False})
     async with serving(settings) as client:
         admin = Api(client, token(settings, Role.ADMIN))
-        known = (await admin.query(FIRST_PRODUCT)).data["products"]["edges"][0]["node"]
-        created = await admin.query(
-            CREATE_PRODUCT, {"slug": "probe-gallery", "category": known["category"]["id"]}
-        )
-        product = created.data["productCreate"]["product"]["id"]
-        try:
+        async with probe_product(admin, "probe-gallery") as (product, _):
             for n in range(21):
                 image = {"url": f"/gallery/{n}.jpg", "width": 1, "height": 1, "position": 20 - n}
                 made = await admin.query(IMAGE_ADD, {"product": product, "input": image})
@@ -472,5 +473,3 @@ async def test_a_product_page_shows_a_full_gallery_from_its_one_statement(
             assert shown == [f"/gallery/{n}.jpg" for n in range(19, -1, -1)]
             assert [i["url"] for i in page.data["product"]["few"]] == shown[:2]
             assert page.sql == 1
-        finally:
-            await admin.query(DELETE_PRODUCT, {"id": product})
