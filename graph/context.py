@@ -57,7 +57,7 @@ class Loaders:
         self.store = store
         self._pages: dict[ProductPageArgs, ProductPageByCategoryLoader] = {}
         self._images: dict[int, ImagesByProductIdLoader] = {}
-        self._details: dict[tuple[bool, bool], ProductWithCategoryBySlugLoader] = {}
+        self._details: dict[tuple[bool, bool, bool], ProductWithCategoryBySlugLoader] = {}
         # Lists of each product's first IMAGES_PER_PRODUCT images another statement brought.
         self._brought_images: dict[int, list[ImageRow]] = {}
 
@@ -70,17 +70,18 @@ class Loaders:
         return ProductBySlugLoader(self.sessions, self.product_by_id, self.store)
 
     def product_with_details_by_slug(
-        self, variants: bool, images: bool
+        self, ancestors: bool, variants: bool, images: bool
     ) -> ProductWithCategoryBySlugLoader:
-        """Brings the products' categories and ancestors, and as asked their variants and
-        images (a product page), in the statement that finds them."""
-        loader = self._details.get((variants, images))
+        """Brings the products' categories, and as asked their categories' ancestors, their
+        variants and images (a product page), in the statement that finds them."""
+        loader = self._details.get((ancestors, variants, images))
         if loader is None:
-            loader = self._details[variants, images] = ProductWithCategoryBySlugLoader(
+            loader = self._details[ancestors, variants, images] = ProductWithCategoryBySlugLoader(
                 self.sessions,
                 self.product_by_id,
                 self.category_by_id,
                 self.store,
+                ancestors=ancestors,
                 variants=self.variants_by_product_id if variants else None,
                 images=self.remember_images if images else None,
             )

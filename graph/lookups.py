@@ -21,20 +21,21 @@ async def product(
     slug: str | None,
     *,
     with_category: bool = False,
+    with_ancestors: bool = False,
     with_variants: bool = False,
     with_images: bool = False,
 ) -> ProductRow | None:
-    """`with_category`, `with_variants`, `with_images`: the operation shows the product's
-    category (its variants, its images), which a lookup by slug then brings in the same
-    statement."""
+    """`with_category`, `with_ancestors`, `with_variants`, `with_images`: the operation shows
+    the product's category (its category's ancestors or parent, its variants, its images), which
+    a lookup by slug then brings in the same statement."""
     _one_key(id_, slug)
     loaders = context.loaders
     if id_ is not None:
         row = await loaders.product_by_id.load(ids.decode_as(id_, "Product"))
     else:
         by_slug = (
-            loaders.product_with_details_by_slug(with_variants, with_images)
-            if with_category or with_variants or with_images
+            loaders.product_with_details_by_slug(with_ancestors, with_variants, with_images)
+            if with_category or with_ancestors or with_variants or with_images
             else loaders.product_by_slug
         )
         row = await by_slug.load(check_text("slug", slug or ""))

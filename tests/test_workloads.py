@@ -4,7 +4,10 @@ from typing import Any
 
 import pytest
 
+from db.engine import create_engine, read_sessions
 from db.global_ids import encode
+from db.queries.products import products_with_categories_by_slugs
+from graph.settings import Settings
 from tests.support import Api, Oracle, workload
 
 # W1 and P1: the product, its category and breadcrumbs are one statement (planned executor).
@@ -194,6 +197,62 @@ async def test_many_product_cards_with_breadcrumbs_are_still_one_statement(
         }
     assert result.data[f"p{len(public)}"] is None
     assert result.sql == 1
+
+
+def _deepest_public(oracle: Oracle) -> tuple[dict[str, Any], list[int]]:
+    """A public product whose category has the most ancestors, and the category's path."""
+    public = [p for p in oracle.catalog.products if oracle.public(p)]
+
+    def path(product: dict[str, Any]) -> list[int]:
+        category = oracle.categories[product["category_id"]]
+        return [int(i) for i in category["path"].strip("/").split("/")]
+
+    product = max(public, key=lambda p: len(path(p)))
+    return product, path(product)
+
+
+@pytest.mark.parametrize("shown", ["parent { slug }", "ancestors { slug }"])
+async def test_a_product_card_shows_its_categorys_parent_or_ancestors_from_one_statement(
+    api: Api, oracle: Oracle, shown: str
+) -> None:
+    product, path = _deepest_public(oracle)
+    assert len(path) >= 3  # the seeded catalog has three levels
+    document = f"query($slug: String!) {{ product(slug: $slug) {{ category {{ slug {shown} }} }} }}"
+    result = await api.query(document, {"slug": product["slug"]})
+    slugs = [oracle.categories[i]["slug"] for i in path]
+    expected = (
+        {"parent": {"slug": slugs[-2]}}
+        if shown.startswith("parent")
+        else {"ancestors": [{"slug": s} for s in slugs[:-1]]}
+    )
+    assert result.data["product"] == {"category": {"slug": slugs[-1], **expected}}
+    assert result.sql == 1
+
+
+async def test_a_lookup_by_slug_reads_the_categorys_ancestors_only_when_asked(
+    settings: Settings, oracle: Oracle
+) -> None:
+    """A product card shows its category, not the breadcrumbs: a row for the category alone,
+    not one per ancestor (the planned executor asks for them when `parent` or `ancestors` of
+    the category is selected)."""
+    product, path = _deepest_public(oracle)
+    engine = create_engine(settings)
+    reads = read_sessions(engine)
+    try:
+        async with reads() as session:
+            alone, full = [
+                await products_with_categories_by_slugs(
+                    session=session,  # type: ignore[arg-type]  # a ReadConnection offers what it uses
+                    slugs=[product["slug"]],
+                    with_ancestors=ancestors,
+                )
+                for ancestors in (False, True)
+            ]
+    finally:
+        await engine.dispose()
+    assert [p.id for p in alone.products] == [p.id for p in full.products] == [product["id"]]
+    assert [c.id for c in alone.categories] == [path[-1]]
+    assert sorted(c.id for c in full.categories) == sorted(path)
 
 
 async def test_w4_next_page_continues_w2(api: Api, oracle: Oracle) -> None:

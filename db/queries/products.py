@@ -192,25 +192,26 @@ _BY_IDS = select(*COLUMNS).where(one_of(products.c.id, "ids"))
 _BY_SLUGS = select(*COLUMNS).where(one_of(products.c.slug, "slugs"))
 
 
-def _by_slugs_with_categories() -> Select[Any]:
+def _by_slugs_with_categories(ancestors: bool) -> Select[Any]:
     """A row per product and each of its category's ancestors (the category itself included),
-    the ancestor's columns labelled `ancestor_<name>`."""
+    the ancestor's columns labelled `ancestor_<name>`; without `ancestors`, a row per product
+    and its category alone (labelled the same)."""
     target = categories.alias("target")
-    ancestor = categories.alias("ancestor")
-    return (
-        select(
-            *COLUMNS, *(ancestor.c[c.name].label(f"ancestor_{c.name}") for c in CATEGORY_COLUMNS)
-        )
-        .join_from(products, target, target.c.id == products.c.category_id)
-        .join(ancestor, in_subtree(target.c.path, ancestor.c.path))
-        .where(one_of(products.c.slug, "slugs"))
-    )
+    joined = select(*COLUMNS).join_from(products, target, target.c.id == products.c.category_id)
+    if ancestors:
+        ancestor = categories.alias("ancestor")
+        joined = joined.join(ancestor, in_subtree(target.c.path, ancestor.c.path))
+    else:
+        ancestor = target
+    return joined.add_columns(
+        *(ancestor.c[c.name].label(f"ancestor_{c.name}") for c in CATEGORY_COLUMNS)
+    ).where(one_of(products.c.slug, "slugs"))
 
 
-def _by_slugs_with_details(variants: bool, images: bool) -> Select[Any]:
+def _by_slugs_with_details(ancestors: bool, variants: bool, images: bool) -> Select[Any]:
     """The same, with each product's variants (`variants_json`) and its first
     IMAGES_PER_PRODUCT images (`images_json`) as JSON, as asked: PostgreSQL only."""
-    statement = _by_slugs_with_categories()
+    statement = _by_slugs_with_categories(ancestors)
     if variants:
         variant_lists = variant_lists_column(products)
         statement = statement.add_columns(variant_lists.c.list.label("variants_json")).outerjoin(
@@ -225,7 +226,8 @@ def _by_slugs_with_details(variants: bool, images: bool) -> Select[Any]:
 
 
 _BY_SLUGS_WITH_DETAILS = {
-    (variants, images): _by_slugs_with_details(variants, images)
+    (ancestors, variants, images): _by_slugs_with_details(ancestors, variants, images)
+    for ancestors in (False, True)
     for variants in (False, True)
     for images in (False, True)
 }
@@ -234,9 +236,9 @@ _category_row = reader(CategoryRow, CATEGORY_COLUMNS, prefix="ancestor_")
 
 @dataclass(slots=True)
 class ProductsWithDetails:
-    """What `products_with_categories_by_slugs` found: the products, their categories with
-    every ancestor, and (None where the statement did not bring them) each product's variants
-    and first IMAGES_PER_PRODUCT images."""
+    """What `products_with_categories_by_slugs` found: the products, their categories (with
+    every ancestor, as asked), and (None where the statement did not bring them) each
+    product's variants and first IMAGES_PER_PRODUCT images."""
 
     products: list[ProductRow]
     categories: list[CategoryRow]
@@ -258,16 +260,18 @@ async def products_with_categories_by_slugs(
     *,
     session: AsyncSession,
     slugs: Sequence[str],
+    with_ancestors: bool = True,
     with_variants: bool = False,
     with_images: bool = False,
 ) -> ProductsWithDetails:
     """The products with these slugs, and their categories with all their ancestors, in one
     statement (a product page shows its category and breadcrumbs: one round trip, not two).
+    Without `with_ancestors`, their categories alone (a product card: a third of the rows).
     `with_variants`, `with_images`: on PostgreSQL, the same statement brings each product's
     variants, and its images, too (a product page's every list)."""
     postgresql = session.get_bind().dialect.name == "postgresql"
     variants, images = with_variants and postgresql, with_images and postgresql
-    statement = _BY_SLUGS_WITH_DETAILS[variants, images]
+    statement = _BY_SLUGS_WITH_DETAILS[with_ancestors, variants, images]
     found: dict[int, ProductRow] = {}
     tree: dict[int, CategoryRow] = {}
     variant_lists: dict[int, list[VariantRow]] = {}

@@ -105,6 +105,11 @@ async def _entities(
     return [await entities.entities(ctx, kw["representations"])]
 
 
+# Fields under `product` (as the plan names them) that read its category's ancestors: a lookup
+# by slug brings them, in the same statement, only then.
+ANCESTRY = frozenset({"category.ancestors", "category.parent"})
+
+
 async def _product(
     ctx: Context, _: Sequence[Any], kw: dict[str, Any], selected: frozenset[str]
 ) -> list[Any]:
@@ -113,6 +118,7 @@ async def _product(
         kw.get("id"),
         kw.get("slug"),
         with_category="category" in selected,
+        with_ancestors=bool(ANCESTRY & selected),
         with_variants="variants" in selected,
         with_images="images" in selected,
     )

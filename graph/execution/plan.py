@@ -119,7 +119,8 @@ class Step:
     # Arguments as the resolver takes them, when no variable decides them.
     static_arguments: dict[str, Any] | None = None
     uses_variables: bool = False
-    # Names of the fields selected under this one (a connection wants to know totalCount).
+    # Names of the fields selected under this one (a connection wants to know totalCount), and
+    # of those under them as `field.subfield`.
     selected: frozenset[str] = frozenset()
     # What each value of the field adds to the actual cost (graph.execution.cost's model).
     weight: int = 0
@@ -264,6 +265,14 @@ class Compiler:
                 child = self._selection(built, object_type, sub.grouped_field_set)
                 step.children[object_type.name] = child
                 selected |= {s.name for s in child.steps}
+                # And a level further, as `field.subfield`: a lookup that brings more than the
+                # row in its statement sees what it would bring for nothing.
+                selected |= {
+                    f"{s.name}.{name}"
+                    for s in child.steps
+                    for name in s.selected
+                    if "." not in name
+                }
             step.selected = frozenset(selected)
         if definition.args:
             step.uses_variables = _uses_variables(nodes)

@@ -71,10 +71,10 @@ class ProductBySlugLoader(UniqueKeyLoader[ProductRow]):
 
 class ProductWithCategoryBySlugLoader(ProductBySlugLoader):
     """Products by slug for an operation that shows their categories: the statement that finds
-    them brings their categories and ancestors too, which prime `categories` (and tag the
-    response as any category load does), so showing them costs no second round trip. With
-    `variants` (`images`), on PostgreSQL it brings each product's variants (images) as well,
-    handed to them to remember (a product page)."""
+    them brings their categories (with `ancestors`, and every ancestor) too, which prime
+    `categories` (and tag the response as any category load does), so showing them costs no
+    second round trip. With `variants` (`images`), on PostgreSQL it brings each product's
+    variants (images) as well, handed to them to remember (a product page)."""
 
     def __init__(
         self,
@@ -83,11 +83,13 @@ class ProductWithCategoryBySlugLoader(ProductBySlugLoader):
         categories: CategoryByIdLoader,
         store: Cache | None = None,
         *,
+        ancestors: bool = True,
         variants: "VariantsByProductIdLoader | None" = None,
         images: Callable[[dict[int, list[ImageRow]]], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(sessions, by_id, store)
         self.categories = categories
+        self.ancestors = ancestors
         self.variants = variants
         self.images = images
 
@@ -97,6 +99,7 @@ class ProductWithCategoryBySlugLoader(ProductBySlugLoader):
             found = await products_with_categories_by_slugs(
                 session=session,
                 slugs=keys,
+                with_ancestors=self.ancestors,
                 with_variants=variants is not None,
                 with_images=images is not None,
             )
