@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
+from sqlalchemy import Enum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Select
 
@@ -83,9 +84,14 @@ class Compiled:
             # Our column types say what they do to a value the driver read; SQLAlchemy's
             # processors wrap the same in a call or two per value.
             direct = getattr(type_, "direct_result_processor", None)
-            process = (
-                direct() if direct is not None else type_._cached_result_processor(dialect, oid)
-            )
+            if direct is not None:
+                process = direct(oid)
+            elif isinstance(type_, Enum) and isinstance(type_._object_lookup, dict):
+                # What the Enum's processor does, as a dict's own lookup (no Python frame); a
+                # value it does not know raises, and SQLAlchemy runs the statement from then.
+                process = type_._object_lookup.__getitem__
+            else:
+                process = type_._cached_result_processor(dialect, oid)
             if process is not None:
                 results.append((index, process))
         self.results = tuple(results)

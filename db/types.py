@@ -3,12 +3,15 @@
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import methodcaller
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect, Integer, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 CENTS = Decimal("0.01")
+# PostgreSQL's type ids for `timestamp with time zone`.
+TIMESTAMPTZ_OID = 1184
 
 # SQLite only aliases INTEGER PRIMARY KEY to the rowid, so BIGINT keys become INTEGER there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -41,14 +44,18 @@ class Money(TypeDecorator[Decimal]):
             return (Decimal(int(value)) / 100).quantize(CENTS)
         return Decimal(value).quantize(CENTS)
 
-    def direct_result_processor(self) -> Callable[[Decimal], Decimal]:
+    def direct_result_processor(self, oid: int) -> Callable[[Decimal], Decimal]:
         """process_result_value for a value asyncpg read (a Decimal, never None), without
-        TypeDecorator's wrapper around it (db.direct)."""
-        return quantized
+        TypeDecorator's wrapper around it (db.direct): the method itself, called without a
+        Python frame (a product row has two of these, a variant two more)."""
+        return _QUANTIZE
 
 
 def quantized(value: Decimal) -> Decimal:
     return value.quantize(CENTS)
+
+
+_QUANTIZE: Callable[[Decimal], Decimal] = methodcaller("quantize", CENTS)
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -76,7 +83,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else _in_utc(value)
 
-    def direct_result_processor(self) -> Callable[[datetime], datetime]:
+    def direct_result_processor(self, oid: int) -> Callable[[datetime], datetime] | None:
         """process_result_value for a value asyncpg read (never None), without TypeDecorator's
-        wrapper around it (db.direct)."""
-        return _in_utc
+        wrapper around it (db.direct); none for a `timestamptz`, which asyncpg reads as a
+        datetime in `datetime.UTC`, what `_in_utc` returns it as."""
+        return None if oid == TIMESTAMPTZ_OID else _in_utc

@@ -61,9 +61,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# base64.urlsafe_b64encode's alphabet, without its two Python calls per cursor (one per edge).
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encode(sort_name: str, keyset: Keyset) -> str:
-    payload = orjson.dumps([sort_name, *(_plain(v) for v in keyset.values)])
-    return base64.urlsafe_b64encode(payload).decode()
+    # orjson writes a datetime as isoformat() does; `_plain` is called for Decimals only.
+    payload = orjson.dumps([sort_name, *keyset.values], default=_plain)
+    return binascii.b2a_base64(payload, newline=False).translate(_URLSAFE).decode()
 
 
 def decode(cursor: str, sort_name: str, types: Sequence[type]) -> Keyset:

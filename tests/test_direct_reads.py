@@ -58,6 +58,12 @@ async def test_every_loader_statement_reads_the_same_rows_directly(
     calls: list[Any] = [
         lambda s: product_queries.products_by_ids(session=s, ids=product_ids),
         lambda s: product_queries.products_by_slugs(session=s, slugs=slugs),
+        lambda s: product_queries.products_with_categories_by_slugs(
+            session=s, slugs=slugs, with_ancestors=False
+        ),
+        lambda s: product_queries.products_with_categories_by_slugs(
+            session=s, slugs=slugs, with_variants=True, with_images=True
+        ),
         lambda s: product_queries.product_counts_by_category_ids(
             session=s, category_ids=category_ids, statuses=EVERYONE
         ),

@@ -129,7 +129,7 @@ class Run:
     def _copy_leaves(self, step: Step, get: Any, group: Group) -> None:
         """`_copy` then `_complete` for a scalar field, in one loop: most of a response's
         fields are these, and a call per field was a third of their cost."""
-        key, serialize, non_null = step.key, step.serialize, step.non_null
+        key, serialize, non_null, same = step.key, step.serialize, step.non_null, step.same
         assert serialize is not None
         completed = 0
         for value, out, slot in zip(group.values, group.outs, group.slots, strict=True):
@@ -140,7 +140,7 @@ class Run:
                     if non_null:
                         self._null(step, slot, [*path_of(slot), key])
                     continue
-                out[key] = serialize(result)
+                out[key] = result if result.__class__ is same else serialize(result)
             except Exception as error:
                 self._fail(step, out, slot, error)
                 continue
