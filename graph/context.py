@@ -4,8 +4,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -46,6 +45,29 @@ if TYPE_CHECKING:
     from graph.subscriptions.hub import EventHub
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class lazy(Generic[T]):
+    """functools.cached_property without its lock: on Python 3.11 every first access takes an
+    RLock, and a request creates its loaders by first accesses. The value goes into the
+    instance's __dict__, which every later access finds first (a request is one task)."""
+
+    def __init__(self, create: Callable[[Any], T]) -> None:
+        self.create = create
+        self.name = create.__name__
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> "lazy[T]": ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.create(instance)
+        return value
 
 
 class Loaders:
@@ -61,11 +83,11 @@ class Loaders:
         # Lists of each product's first IMAGES_PER_PRODUCT images another statement brought.
         self._brought_images: dict[int, list[ImageRow]] = {}
 
-    @cached_property
+    @lazy
     def product_by_id(self) -> ProductByIdLoader:
         return ProductByIdLoader(self.sessions, self.store)
 
-    @cached_property
+    @lazy
     def product_by_slug(self) -> ProductBySlugLoader:
         return ProductBySlugLoader(self.sessions, self.product_by_id, self.store)
 
@@ -87,11 +109,11 @@ class Loaders:
             )
         return loader
 
-    @cached_property
+    @lazy
     def category_by_id(self) -> CategoryByIdLoader:
         return CategoryByIdLoader(self.sessions, self.store)
 
-    @cached_property
+    @lazy
     def category_by_slug(self) -> CategoryBySlugLoader:
         return CategoryBySlugLoader(self.sessions, self.category_by_id, self.store)
 
@@ -99,41 +121,41 @@ class Loaders:
     def ancestors_by_category_id(self) -> AncestorsByCategoryIdLoader:
         return self.category_by_id.ancestors
 
-    @cached_property
+    @lazy
     def children_by_category_id(self) -> ChildrenByCategoryIdLoader:
         return ChildrenByCategoryIdLoader(self.sessions, self.store)
 
-    @cached_property
+    @lazy
     def product_count_by_category_id(self) -> ProductCountByCategoryIdLoader:
         return ProductCountByCategoryIdLoader(
             self.sessions, self.viewer.visible_statuses, self.store
         )
 
-    @cached_property
+    @lazy
     def variant_by_id(self) -> VariantByIdLoader:
         return VariantByIdLoader(self.sessions, self.product_by_id, self.store)
 
-    @cached_property
+    @lazy
     def variant_by_sku(self) -> VariantBySkuLoader:
         return VariantBySkuLoader(self.sessions, self.variant_by_id, self.store)
 
-    @cached_property
+    @lazy
     def variants_by_product_id(self) -> VariantsByProductIdLoader:
         return VariantsByProductIdLoader(self.sessions, self.store)
 
-    @cached_property
+    @lazy
     def job_by_id(self) -> JobByIdLoader:
         return JobByIdLoader(self.sessions)
 
-    @cached_property
+    @lazy
     def webhook_by_id(self) -> WebhookByIdLoader:
         return WebhookByIdLoader(self.sessions)
 
-    @cached_property
+    @lazy
     def deliveries_by_webhook_id(self) -> DeliveriesByWebhookIdLoader:
         return DeliveriesByWebhookIdLoader(self.sessions)
 
-    @cached_property
+    @lazy
     def image_by_id(self) -> ImageByIdLoader:
         return ImageByIdLoader(self.sessions)
 
@@ -157,7 +179,7 @@ class Loaders:
                     loader.prime_missing(product_id, rows[:first])
         await self.images_by_product_id(IMAGES_PER_PRODUCT).remember(lists)
 
-    @cached_property
+    @lazy
     def view_count_by_product_id(self) -> ViewCountByProductIdLoader:
         return ViewCountByProductIdLoader(self.sessions)
 

@@ -41,6 +41,8 @@ from graph.execution import limits
 from graph.execution.cost import CostModel, Plan
 from graph.execution.plan import fragments_of
 
+# Operation names remembered per document: a client may send any name, most of them unknown.
+MAX_OPERATION_NAMES = 64
 # Below this many characters a document parses and validates in well under a millisecond.
 INLINE_CHARS = 1_000
 
@@ -59,13 +61,22 @@ class Prepared:
     executions: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     _conditions: tuple[str, ...] | None = None
     _fragments: Any = None
+    _operations: dict[str | None, OperationDefinitionNode | None] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
         return self.document is not None and not self.errors
 
     def operation(self, name: str | None) -> OperationDefinitionNode | None:
-        return None if self.document is None else get_operation_ast(self.document, name)
+        # Asked three times a request (transport, admission, plan): found once per name.
+        try:
+            return self._operations[name]
+        except KeyError:
+            pass
+        found = None if self.document is None else get_operation_ast(self.document, name)
+        if len(self._operations) < MAX_OPERATION_NAMES:
+            self._operations[name] = found
+        return found
 
     @property
     def fragments(self) -> Any:

@@ -422,11 +422,14 @@ def keep(
 def _encoded(data: bytes | None, errors: list[dict[str, Any]], extensions: dict[str, Any]) -> bytes:
     """The response body around `data` already encoded (a cached response's bytes as they
     are)."""
-    parts = [b'"errors":' + orjson.dumps(errors)] if errors else []
+    # One join: `data` is copied once (a cached W3 is ~100 KB; each `+` copied it again).
+    parts = [b"{"]
+    if errors:
+        parts += (b'"errors":', orjson.dumps(errors), b",")
     if data is not None:
-        parts.append(b'"data":' + data)
-    parts.append(b'"extensions":' + orjson.dumps(extensions))
-    return b"{" + b",".join(parts) + b"}"
+        parts += (b'"data":', data, b",")
+    parts += (b'"extensions":', orjson.dumps(extensions), b"}")
+    return b"".join(parts)
 
 
 def _answer(
