@@ -74,16 +74,28 @@ class SessionLoader(DataLoader[K, V]):
         return joined
 
     def _future(self, key: K) -> "asyncio.Future[V]":
+        """DataLoader.load, written out: three Python calls per key (a level of 48 products
+        loads 48 keys per relation), and a cancelled future is loaded anew."""
         if not self.tagged:
             tags.forbid()
-        future = super().load(key)
-        if future.cancelled():
-            self.clear(key)
-            future = super().load(key)
+        if key is None:
+            raise TypeError(
+                "The loader.load() function must be called with a value, but got: None."
+            )
+        cache = self._cache
+        future = cache.get(key)
+        if future is not None and not future.cancelled():
+            return future
+        future = cache[key] = self.loop.create_future()
+        queue = self._queue
+        queue.append(Loader(key=key, future=future))
+        if len(queue) == 1:  # as do_resolve_reject
+            self.loop.call_soon(self._dispatch)
         return future
 
     @staticmethod
     def get_cache_key(key: Any) -> Any:
+        # The key itself: `_future` and `prime_all` index the cache by the key directly.
         return key
 
     def do_resolve_reject(self, key: K, future: "asyncio.Future[V]") -> None:
@@ -139,8 +151,19 @@ class SessionLoader(DataLoader[K, V]):
 
     def prime_missing(self, key: K, value: V) -> None:
         """Prime without replacing a value some caller is already waiting for."""
-        if self.get_cache_key(key) not in self._cache:
-            self.prime(key, value)
+        self.prime_all(((key, value),))
+
+    def prime_all(self, items: Iterable[tuple[K, V]]) -> None:
+        """`prime_missing` for each (key, value): DataLoader.prime written out, since a page
+        primes every row it brought (two Python calls a row fewer)."""
+        cache, create = self._cache, self.loop.create_future
+        for key, value in items:
+            if key not in cache:
+                future = cache[key] = create()
+                if isinstance(value, Exception):
+                    future.set_exception(value)
+                else:
+                    future.set_result(value)
 
     async def brought(
         self,
@@ -152,8 +175,7 @@ class SessionLoader(DataLoader[K, V]):
         """Rows another statement brought: primed here (never replacing a value a caller
         waits for), tagging the response, and kept by the cache as db.cache.aside.Cache.brought
         says. A later load of them finds them primed and runs no batch that would tag them."""
-        for k, value in rows.items():
-            self.prime_missing(k, value)
+        self.prime_all(rows.items())
         if self.store is None:
             tags.record(generation(k) for k in rows)
         elif rows:
