@@ -2,9 +2,12 @@
 
 from typing import Any
 
+import httpx
 import pytest
 
 from graph import ids
+from graph.execution.documents import MAX_OPERATION_NAMES
+from graph.state import GatewayState
 from tests.support import Api, Oracle
 
 PRODUCT = "query($id: ID, $slug: String) { product(id: $id, slug: $slug) { id name } }"
@@ -136,3 +139,26 @@ async def test_a_failing_field_does_not_break_its_siblings_that_share_a_load(
     assert result.body["data"]["a"] is None
     assert result.body["data"]["b"]["name"] == product["name"]
     assert result.body["data"]["b"]["category"]["name"]
+
+
+async def test_a_document_sent_under_a_hundred_operation_names_answers_each_and_keeps_few(
+    client: httpx.AsyncClient,
+) -> None:
+    """A prepared document remembers each operation it found by name; a client that sends
+    names at random neither grows that without bound nor changes any answer."""
+    document = "query A { __typename } query B { __typename }"
+    for i in range(100):
+        response = await client.post(
+            "/graphql", json={"query": document, "operationName": f"Nope{i}"}
+        )
+        body = response.json()
+        assert body["errors"][0]["message"] == f"Unknown operation named 'Nope{i}'."
+        assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    for name in ("B", "A"):
+        response = await client.post("/graphql", json={"query": document, "operationName": name})
+        assert response.json()["data"] == {"__typename": "Query"}
+    state: GatewayState = client._transport.app.state.gateway  # type: ignore[attr-defined]
+    prepared = await state.documents.prepare(document)
+    assert len(prepared._operations) <= MAX_OPERATION_NAMES
+    assert prepared.operation("B") is not None
+    assert prepared.operation("Nope7") is None

@@ -229,6 +229,42 @@ async def test_a_product_card_shows_its_categorys_parent_or_ancestors_from_one_s
     assert result.sql == 1
 
 
+async def test_a_parent_asked_through_a_fragment_still_comes_with_the_product(
+    api: Api, oracle: Oracle
+) -> None:
+    product, path = _deepest_public(oracle)
+    document = (
+        "query($slug: String!) { product(slug: $slug) { name category { ...Up } } }"
+        " fragment Up on Category { slug parent { slug } }"
+    )
+    result = await api.query(document, {"slug": product["slug"]})
+    slugs = [oracle.categories[i]["slug"] for i in path]
+    assert result.data["product"]["category"] == {"slug": slugs[-1], "parent": {"slug": slugs[-2]}}
+    assert result.sql == 1
+
+
+async def test_one_product_looked_up_with_and_without_its_breadcrumbs_agrees_with_itself(
+    api: Api, oracle: Oracle
+) -> None:
+    """Two aliases of one slug, one showing the ancestors: two statements (two loaders), each
+    answer right, the category the same object in both."""
+    product, path = _deepest_public(oracle)
+    document = (
+        "query($slug: String!) { card: product(slug: $slug) { name category { id name } }"
+        " page: product(slug: $slug) { name category { id name ancestors { slug } } } }"
+    )
+    result = await api.query(document, {"slug": product["slug"]})
+    category = oracle.categories[path[-1]]
+    card, page = result.data["card"], result.data["page"]
+    assert card["name"] == page["name"] == product["name"]
+    assert card["category"] == {"id": encode("Category", category["id"]), "name": category["name"]}
+    assert page["category"]["name"] == category["name"]
+    assert [a["slug"] for a in page["category"]["ancestors"]] == [
+        oracle.categories[i]["slug"] for i in path[:-1]
+    ]
+    assert result.sql == 2
+
+
 async def test_a_lookup_by_slug_reads_the_categorys_ancestors_only_when_asked(
     settings: Settings, oracle: Oracle
 ) -> None:

@@ -74,8 +74,9 @@ class SessionLoader(DataLoader[K, V]):
         return joined
 
     def _future(self, key: K) -> "asyncio.Future[V]":
-        """DataLoader.load, written out: three Python calls per key (a level of 48 products
-        loads 48 keys per relation), and a cancelled future is loaded anew."""
+        """DataLoader.load, written out (its checks and get_cache_key were two Python calls per
+        key, and a level of 48 products loads 48 keys per relation); a cancelled future is
+        loaded anew."""
         if not self.tagged:
             tags.forbid()
         if key is None:
@@ -87,10 +88,7 @@ class SessionLoader(DataLoader[K, V]):
         if future is not None and not future.cancelled():
             return future
         future = cache[key] = self.loop.create_future()
-        queue = self._queue
-        queue.append(Loader(key=key, future=future))
-        if len(queue) == 1:  # as do_resolve_reject
-            self.loop.call_soon(self._dispatch)
+        self.do_resolve_reject(key, future)
         return future
 
     @staticmethod
