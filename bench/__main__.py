@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bench import load, report
+from bench import load, report, wrk_load
 from bench.abuse import abuse
 from bench.client import GraphQLClient, QueryFailed
 from bench.cpu import CpuProbe, no_cpu, process_cpu, tree_cpu
@@ -21,11 +21,13 @@ from bench.federated.compare import compare, routing
 from bench.federated.npm import NodeUnavailable
 from bench.options import ROOT, Options, parse
 from bench.server import ServerError, own_server
-from bench.workloads import documents, prepare
+from bench.workloads import Workload, documents, prepare
 from db.settings import DatabaseSettings
 
 T = TypeVar("T")
 EXTERNAL = "external"
+# Requests sent after a wrk run to read SQL/op (wrk does not read the answers' extensions).
+SQL_SAMPLE = 8
 
 
 def backend_of(database_url: str) -> str:
@@ -70,8 +72,12 @@ def header(options: Options, backend: str) -> str:
     shared = (
         " (load generator only)" if backend.startswith(EXTERNAL) else " shared by server and load"
     )
+    if options.client == "wrk":
+        sender = f"client=wrk -t{wrk_load.THREADS} -c{wrk_load.CONNECTIONS}"
+    else:
+        sender = f"client=python concurrency={options.concurrency}"
     return (
-        f"backend={backend} concurrency={options.concurrency} duration={options.duration:g}s"
+        f"backend={backend} {sender} duration={options.duration:g}s"
         f" warmup={options.warmup:g}s cache={'cold' if options.cold else 'warm'}"
         f" | Python {platform.python_version()}, {cpus} CPUs{shared}"
     )
@@ -93,16 +99,35 @@ async def measure(
             sample = None if workload.choices is None else workload.choices[0]
             fields = report.response_fields(await client.data(workload.document, sample))
             before = await cache_counts(client)
-            measured = await load.run_with(client, workload, options, cpu)
-            summaries.append(
-                report.summarise(
-                    workload.name,
-                    measured,
-                    hit_ratio(before, await cache_counts(client)),
-                    fields,
-                )
-            )
+            if options.client == "wrk":
+                summary = await _with_wrk(client, workload, options, cpu, fields)
+            else:
+                measured = await load.run_with(client, workload, options, cpu)
+                summary = report.summarise(workload.name, measured, None, fields)
+            ratio = hit_ratio(before, await cache_counts(client))
+            summaries.append(dataclasses.replace(summary, hit_ratio=ratio))
     return [header(options, backend), *report.table(summaries), *report.error_lines(summaries)]
+
+
+async def _with_wrk(
+    client: GraphQLClient, workload: Workload, options: Options, cpu: CpuProbe, fields: int
+) -> report.Summary:
+    """wrk sends the load (in a thread, so this loop stays free); a sample sent afterwards
+    through the Python client reads SQL/op as the run left the caches."""
+    sent = wrk_load.bodies(workload.document, workload.choices, options.seed)
+    ran = await asyncio.to_thread(
+        wrk_load.run,
+        client.url,
+        sent,
+        warmup=options.warmup,
+        duration=options.duration,
+        cpu=cpu,
+    )
+    sample: list[dict[str, Any] | None] = [None]
+    if workload.choices is not None:
+        sample = [*workload.choices[:SQL_SAMPLE]]
+    checked = [await client.send(workload.document, v) for v in sample]
+    return report.from_wrk(workload.name, ran, checked, fields)
 
 
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -66,8 +66,9 @@ def document(name: str) -> str:
     return next(WORKLOADS.glob(f"{name}-*.graphql")).read_text()
 
 
-async def drive(name: str, variables: dict[str, Any], count: int) -> bytes:
-    """The app's lifespan, then WARM_UP + `count` requests of the workload; the last answer."""
+async def drive(name: str, variables: dict[str, Any], count: int, parallel: int = 1) -> bytes:
+    """The app's lifespan, then WARM_UP + `count` rounds of `parallel` requests of the workload
+    (sent together); the last answer."""
     from graph.main import serve
 
     app = serve()
@@ -89,9 +90,8 @@ async def drive(name: str, variables: dict[str, Any], count: int) -> bytes:
     )
     await started.wait()
     answer = b""
-    for done in range(WARM_UP + count):
-        if done == WARM_UP:
-            gc.collect()  # each run's window starts with the same empty young generation
+
+    async def one() -> bytes:
         parts: list[bytes] = []
         given = False
 
@@ -103,18 +103,26 @@ async def drive(name: str, variables: dict[str, Any], count: int) -> bytes:
             await asyncio.Event().wait()  # the client never leaves
             raise AssertionError
 
-        async def send(message: MutableMapping[str, Any], parts: list[bytes] = parts) -> None:
+        async def send(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.body":
                 parts.append(message.get("body", b""))
 
         await app({**SCOPE, "state": {}}, receive, send)
-        answer = b"".join(parts)
+        return b"".join(parts)
+
+    for done in range(WARM_UP + count):
+        if done == WARM_UP:
+            gc.collect()  # each run's window starts with the same empty young generation
+        if parallel == 1:
+            answer = await one()
+        else:
+            answer = (await asyncio.gather(*(one() for _ in range(parallel))))[-1]
     await events.put({"type": "lifespan.shutdown"})
     await life
     return answer
 
 
-def counted(name: str, variables: dict[str, Any], count: int) -> int:
+def counted(name: str, variables: dict[str, Any], count: int, parallel: int = 1) -> int:
     """Instructions of a whole run (start-up included)."""
     env = {**COLD, **os.environ, "PYTHONHASHSEED": "0", "PYTHONMALLOC": "malloc"}
     command = [
@@ -130,6 +138,8 @@ def counted(name: str, variables: dict[str, Any], count: int) -> int:
         json.dumps(variables),
         "--count",
         str(count),
+        "--parallel",
+        str(parallel),
     ]
     run = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     total = re.search(r"Collected : (\d+)", run.stderr)
@@ -138,10 +148,12 @@ def counted(name: str, variables: dict[str, Any], count: int) -> int:
     return int(total.group(1))
 
 
-def per_request(name: str, variables: dict[str, Any]) -> float:
+def per_request(name: str, variables: dict[str, Any], parallel: int = 1) -> float:
+    # About as many requests in the window whatever `parallel` is.
+    rounds = max(1, (MANY - FEW) // parallel)
     with ThreadPoolExecutor(2) as pool:
-        few, many = pool.map(lambda count: counted(name, variables, count), (FEW, MANY))
-    return (many - few) / (MANY - FEW)
+        few, many = pool.map(lambda n: counted(name, variables, n, parallel), (FEW, FEW + rounds))
+    return (many - few) / (rounds * parallel)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,11 +162,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     parser.add_argument("--variables", help="JSON; default: a seeded product or category")
     parser.add_argument("--count", type=int, default=MANY, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        help="requests in flight together (as wrk's connections keep them); default 1",
+    )
     args = parser.parse_args(argv)
     if args.drive:
         import uvloop
 
-        answer = uvloop.run(drive(args.drive, json.loads(args.variables), args.count))
+        answer = uvloop.run(
+            drive(args.drive, json.loads(args.variables), args.count, args.parallel)
+        )
         if b'"errors"' in answer or b'"data":null' in answer:
             raise SystemExit(f"{args.drive} did not answer cleanly: {answer[:300]!r}")
         return 0
@@ -166,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in args.workloads
     }
     for name, variables in chosen.items():
-        instructions = per_request(name, variables)
+        instructions = per_request(name, variables, args.parallel)
         print(f"{name}: {instructions / 1e6:.3f} M instructions per request", flush=True)
     return 0
 

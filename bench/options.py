@@ -5,6 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import wrk_load
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_WORKLOADS_DIR = ROOT / "bench" / "workloads"
 SUPPORTED = ("W1", "W2", "W3", "W4", "P1", "P2", "P3", "S2", "S3")
@@ -29,6 +31,8 @@ class Options:
     workers: int = 1
     federated: bool = False
     distinct: int | None = None
+    # "wrk" (2 threads x 32 connections, when installed) or "python" (bench.load's workers).
+    client: str = "python"
 
 
 def _workloads(value: str) -> tuple[str, ...]:
@@ -62,7 +66,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workloads", type=_workloads, default=SUPPORTED, help="default W1,W2,W3,W4,P1,P2,P3,S2,S3"
     )
-    p.add_argument("--concurrency", type=_positive_int, default=8, help="workers per workload")
+    p.add_argument(
+        "--client",
+        choices=("wrk", "python"),
+        help="what sends the load: wrk -t2 -c32 (as the peers in issue 17 were measured; the "
+        "default when wrk is installed) or the Python client's workers (--concurrency)",
+    )
+    p.add_argument(
+        "--concurrency", type=_positive_int, default=8, help="Python client workers per workload"
+    )
     p.add_argument("--duration", type=_seconds, default=10.0, help="measured seconds per workload")
     p.add_argument("--warmup", type=_seconds, default=2.0, help="unmeasured seconds before each")
     p.add_argument("--products", type=_positive_int, default=20_000, help="catalog size to seed")
@@ -146,4 +158,5 @@ def parse(argv: Sequence[str] | None = None) -> Options:
         workers=args.workers,
         federated=args.federated,
         distinct=args.distinct,
+        client=args.client or ("wrk" if wrk_load.available() else "python"),
     )

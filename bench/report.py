@@ -5,7 +5,9 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
+from bench.client import Outcome
 from bench.load import Measured
+from bench.wrk_load import WrkRun
 
 ERROR_EXAMPLES = 3
 
@@ -67,6 +69,28 @@ def summarise(
         sql=sql_column([o.sql for o in outcomes if o.sql is not None]),
         cpu_ms=None if cpu is None or not outcomes else cpu * 1000 / len(outcomes),
         hit_ratio=hit_ratio,
+        fields=fields,
+    )
+
+
+def from_wrk(name: str, ran: WrkRun, checked: list[Outcome], fields: int | None = None) -> Summary:
+    """wrk's figures; SQL/op and the text of any error from answers `checked` after the run."""
+    errors = Counter(o.error for o in checked if o.error is not None)
+    if ran.failed:
+        errors["not a 200 without errors"] = ran.failed
+    if ran.socket_errors:
+        errors["socket error or timeout"] = ran.socket_errors
+    return Summary(
+        name=name,
+        requests=ran.requests,
+        per_second=ran.requests / ran.seconds,
+        p50_ms=ran.p50_ms,
+        p99_ms=ran.p99_ms,
+        errors=errors,
+        sql=sql_column([o.sql for o in checked if o.sql is not None]),
+        cpu_ms=None
+        if ran.server_cpu is None or not ran.requests
+        else ran.server_cpu * 1000 / ran.requests,
         fields=fields,
     )
 

@@ -58,14 +58,26 @@ class Wire:
     async def post(self, body: bytes) -> tuple[int, bytes]:
         request = self.head + f"\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
         async with self.slots:
-            connection = self.idle.pop() if self.idle else await self._connect()
-            try:
-                answer = await connection.exchange(request)
-            except BaseException:
-                connection.close()
-                raise
-            self.idle.append(connection)
-            return answer
+            while self.idle:
+                connection = self.idle.pop()
+                try:
+                    return await self._exchange(connection, request)
+                except asyncio.IncompleteReadError as error:
+                    # Closed by the server while idle (its keep-alive timeout: a wrk run
+                    # keeps this client idle for longer): try the next, then a new one. A
+                    # connection that answered part of the response did not just time out.
+                    if error.partial:
+                        raise
+            return await self._exchange(await self._connect(), request)
+
+    async def _exchange(self, connection: Connection, request: bytes) -> tuple[int, bytes]:
+        try:
+            answer = await connection.exchange(request)
+        except BaseException:
+            connection.close()
+            raise
+        self.idle.append(connection)
+        return answer
 
     async def _connect(self) -> Connection:
         reader, writer = await asyncio.open_connection(self.host, self.port)
