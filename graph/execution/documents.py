@@ -62,6 +62,8 @@ class Prepared:
     _conditions: tuple[str, ...] | None = None
     _fragments: Any = None
     _operations: dict[str | None, OperationDefinitionNode | None] = field(default_factory=dict)
+    # The planned executor's plan.VariableShape (or None) by operation name, of operations found.
+    shapes: dict[str | None, Any] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:

@@ -35,7 +35,7 @@ from graph.errors import (
 )
 from graph.execution.budget import Budgets, Throttle
 from graph.execution.documents import Prepared, is_kind
-from graph.execution.plan import Bound, Compiler, Plan, Unplannable, bind
+from graph.execution.plan import Bound, Compiler, Plan, Unplannable, bind, variable_shape
 from graph.execution.policy import Policy
 from graph.execution.run import Run
 from graph.viewer import Viewer
@@ -250,7 +250,11 @@ class Executor:
         fragments = prepared.fragments
         if operation is None or fragments is None:
             return None
-        bound = bind(self.schema, operation, fragments, variables)
+        try:
+            shape = prepared.shapes[operation_name]
+        except KeyError:
+            shape = prepared.shapes[operation_name] = variable_shape(self.schema, operation)
+        bound = bind(self.schema, operation, fragments, variables, shape)
         if isinstance(bound, list):
             return self._formatted(ExecutionResult(None, bound))
         plan = self._plan(prepared, operation_name, bound, variables)
