@@ -77,6 +77,10 @@ class Loaders:
         self.sessions = sessions
         self.viewer = viewer
         self.store = store
+        # True while the planned executor awaits the only batch of a level: nothing else of
+        # this request runs then, so a lookup's one key may be loaded in its own task
+        # (SessionLoader.fetch) with no batch to wait for.
+        self.alone = False
         self._pages: dict[ProductPageArgs, ProductPageByCategoryLoader] = {}
         self._images: dict[int, ImagesByProductIdLoader] = {}
         self._details: dict[tuple[bool, bool, bool], ProductWithCategoryBySlugLoader] = {}

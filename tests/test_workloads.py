@@ -321,3 +321,27 @@ async def test_s3_facets_within_budget(api: Api, oracle: Oracle) -> None:
         listed = sum(c["count"] for c in data["facets"]["categories"])
         assert listed == data["totalCount"]
         assert result.sql <= BUDGETS["S3"]
+
+
+async def test_lookups_alone_at_the_root_answer_as_in_company(api: Api, oracle: Oracle) -> None:
+    """A root lookup alone in its operation loads its key in the run's own task; it answers
+    as the same lookups beside another root field do (loaded through the loaders' batches)."""
+    product = [p for p in oracle.catalog.products if oracle.public(p)][-2]
+    category = oracle.categories[product["category_id"]]
+    product_id, category_id = encode("Product", product["id"]), encode("Category", category["id"])
+    lookups = [
+        (f'product(slug: "{product["slug"]}") {{ name }}', {"name": product["name"]}),
+        (f'product(id: "{product_id}") {{ slug }}', {"slug": product["slug"]}),
+        (f'category(slug: "{category["slug"]}") {{ name }}', {"name": category["name"]}),
+        (f'category(id: "{category_id}") {{ slug }}', {"slug": category["slug"]}),
+        ('product(slug: "no-such-product") { name }', None),
+        (f'category(id: "{encode("Category", 999_999)}") {{ name }}', None),
+    ]
+    for field, expected in lookups:
+        alone = await api.query(f"{{ only: {field} }}")
+        beside = await api.query(f"{{ only: {field} other: __typename }}")
+        together = await api.query(f"{{ only: {field} again: {field} }}")
+        assert alone.data == {"only": expected}, field
+        assert beside.data == {"only": expected, "other": "Query"}, field
+        assert together.data == {"only": expected, "again": expected}, field
+        assert alone.sql <= together.sql <= 2, field

@@ -43,6 +43,11 @@ Batch = Callable[[Context, Sequence[Any], dict[str, Any], frozenset[str]], Await
 class FieldSpec:
     get: Callable[[Any], Any] | None = None
     batch: Batch | None = None
+    # The batch loads one key of one loader (a root lookup): when it is the only batch of its
+    # level, nothing could share its statement, and the key is loaded in the run's own task
+    # (graph.context.Loaders.alone). A batch that loads several keys one by one (`_entities`)
+    # must not say so: each key would then be a statement of its own.
+    one_key: bool = False
 
 
 class Connection(NamedTuple):
@@ -68,6 +73,10 @@ def attr(name: str) -> FieldSpec:
 
 def batch(function: Batch) -> FieldSpec:
     return FieldSpec(batch=function)
+
+
+def lookup(function: Batch) -> FieldSpec:
+    return FieldSpec(batch=function, one_key=True)
 
 
 def _page_arguments(kwargs: dict[str, Any]) -> connections.PageArguments:
@@ -313,9 +322,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
     "Query": {
         "node": batch(_node),
         "nodes": batch(_nodes),
-        "product": batch(_product),
+        "product": lookup(_product),
         "products": batch(_products),
-        "category": batch(_category),
+        "category": lookup(_category),
         "categories": batch(_categories),
         "_entities": batch(_entities),
         "searchSuggestions": batch(_suggestions),

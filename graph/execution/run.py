@@ -182,10 +182,15 @@ class Run:
         cost 5% of a small request)."""
         if len(batches) == 1:
             step, group = batches[0]
+            loaders = self.context.loaders
+            assert step.spec is not None
+            loaders.alone = step.spec.one_key
             try:
                 return [await self._batch(step, group)]
             except Exception as error:
                 return [error]
+            finally:
+                loaders.alone = False
         results: list[Any] = await asyncio.gather(
             *(self._batch(step, group) for step, group in batches), return_exceptions=True
         )

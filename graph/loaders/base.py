@@ -73,6 +73,53 @@ class SessionLoader(DataLoader[K, V]):
         _join(futures, joined)
         return joined
 
+    async def fetch(self, key: K) -> V:
+        """`await load(key)` for a caller whose load no other can join (the only batch of a
+        planned level: graph.context.Loaders.alone): a key not loaded yet is loaded in this
+        task, without load's dispatch turn, batch task and follower future. As `load`: the
+        value is remembered, a failed batch is not, and a key another caller is loading is
+        shared (through `load`, so cancelling this caller cancels nobody's value)."""
+        future = self._cache.get(key)
+        if future is not None and not future.cancelled():
+            return future.result() if future.done() else await self.load(key)
+        if not self.tagged:
+            tags.forbid()
+        if key is None:
+            raise TypeError(
+                "The loader.load() function must be called with a value, but got: None."
+            )
+        future = self._cache[key] = self.loop.create_future()
+        try:
+            (value,) = await self.batch_load_fn([key])
+        except BaseException:
+            if self._cache.get(key) is future:
+                del self._cache[key]
+            future.cancel()  # nobody else holds it: it was made and dropped in this call
+            raise
+        if isinstance(value, Exception):
+            future.set_exception(value)
+            future.exception()  # retrieved: the raise below reports it
+            raise value
+        future.set_result(value)
+        return value
+
+    def primed(self, keys: Sequence[K]) -> list[V] | None:
+        """The values of `keys` when every one is loaded already and none failed (rows a
+        statement just brought), else None: what `load_many` would give, without its
+        futures."""
+        if not self.tagged:
+            tags.forbid()
+        cache = self._cache
+        values: list[V] = []
+        for key in keys:
+            future = cache.get(key)
+            if future is None or not future.done() or future.cancelled():
+                return None
+            if future.exception() is not None:
+                return None
+            values.append(future.result())
+        return values
+
     def _future(self, key: K) -> "asyncio.Future[V]":
         """DataLoader.load, written out (its checks and get_cache_key were two Python calls per
         key, and a level of 48 products loads 48 keys per relation); a cancelled future is
@@ -258,7 +305,7 @@ class UniqueKeyLoader(SessionLoader[str, R | None]):
     def __init__(
         self,
         sessions: Sessions,
-        by_id: DataLoader[int, R | None],
+        by_id: SessionLoader[int, R | None],
         store: Cache | None,
         *,
         cache_key: Callable[[str], str],
@@ -287,7 +334,10 @@ class UniqueKeyLoader(SessionLoader[str, R | None]):
             decode=int,
             encode=encode_id,
         )
-        rows = await self.by_id.load_many([ids[key] for key in keys if key in ids])
+        wanted = [ids[key] for key in keys if key in ids]
+        rows = self.by_id.primed(wanted)
+        if rows is None:
+            rows = await self.by_id.load_many(wanted)
         found = {self.key_of(row): row for row in rows if row is not None}
         stale = [key for key in keys if key in ids and key not in found]
         if stale:
