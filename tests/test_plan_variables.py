@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLError, GraphQLSchema, OperationDefinitionNode, parse
 
-from graph.execution.plan import Bound, bind, variable_shape
+from graph.execution.plan import MAX_BOUND, Bound, Compiler, Step, bind, variable_shape
 from graph.schema import build_schema
 
 SIMPLE = """
@@ -37,6 +37,12 @@ INPUTS: list[dict[str, Any]] = [
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
     return build_schema()._schema
+
+
+@pytest.fixture(scope="module")
+def compiler(schema: GraphQLSchema) -> Compiler:
+    built = build_schema()
+    return Compiler(schema, built.schema_converter.scalar_registry, built.config)
 
 
 def _operation(text: str) -> OperationDefinitionNode:
@@ -90,3 +96,49 @@ def test_an_id_sent_as_a_number_is_coerced_to_text(schema: GraphQLSchema) -> Non
 )
 def test_other_variables_are_left_to_graphql_core(schema: GraphQLSchema, text: str) -> None:
     assert variable_shape(schema, _operation(text)) is None
+
+
+def _root_step(
+    schema: GraphQLSchema, compiler: Compiler, text: str, variables: dict[str, Any]
+) -> tuple[Step, OperationDefinitionNode]:
+    operation = _operation(text)
+    bound = bind(schema, operation, {}, variables, variable_shape(schema, operation))
+    assert isinstance(bound, Bound)
+    (step,) = compiler.compile(bound).root.steps
+    return step, operation
+
+
+def test_leaf_arguments_are_bound_once_per_variable_values(
+    schema: GraphQLSchema, compiler: Compiler
+) -> None:
+    text = "query Q($slug: String!) { product(slug: $slug) { id } }"
+    step, operation = _root_step(schema, compiler, text, {"slug": "a"})
+
+    def arguments(variables: dict[str, Any]) -> dict[str, Any]:
+        bound = bind(schema, operation, {}, variables)
+        assert isinstance(bound, Bound)
+        return compiler.arguments(step, bound)
+
+    first = arguments({"slug": "a"})
+    assert first == {"id": None, "slug": "a"}
+    assert arguments({"slug": "a"}) is first
+    assert arguments({"slug": "b"}) == {"id": None, "slug": "b"}
+    for i in range(3 * MAX_BOUND):  # a client sending ever new values
+        assert arguments({"slug": f"s{i}"}) == {"id": None, "slug": f"s{i}"}
+    assert step.bound is not None
+    assert 0 < len(step.bound) <= MAX_BOUND
+
+
+def test_arguments_that_are_converted_are_bound_every_time(
+    schema: GraphQLSchema, compiler: Compiler
+) -> None:
+    """An input object becomes a new Strawberry object each time: never shared."""
+    text = "query Q($f: ProductFilter) { products(first: 1, filter: $f) { totalCount } }"
+    step, operation = _root_step(schema, compiler, text, {"f": {"inStock": True}})
+    assert step.uses_variables
+    assert step.bound is None
+    bound = bind(schema, operation, {}, {"f": {"inStock": True}})
+    assert isinstance(bound, Bound)
+    assert (
+        compiler.arguments(step, bound)["filter"] is not compiler.arguments(step, bound)["filter"]
+    )

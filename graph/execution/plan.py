@@ -169,6 +169,10 @@ def bind(
     return Bound(schema, operation, fragments, coerced)
 
 
+# Argument sets a step keeps bound (Step.bound) before it starts again.
+MAX_BOUND = 64
+
+
 class Unplannable(Exception):
     """The operation reads something the planned executor does not cover."""
 
@@ -211,6 +215,10 @@ class Step:
     weight: int = 0
     # How its arguments become the resolver's, once worked out (Compiler.arguments).
     converter: "Arguments | None" = None
+    # Arguments already bound, by the values of the variables they read (`reads`): for a step
+    # whose arguments are all leaves, taken as they are; None: bound every time.
+    bound: dict[tuple[Any, ...], dict[str, Any]] | None = None
+    reads: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -255,6 +263,16 @@ def _has_variable(value: ValueNode) -> bool:
 
 def _uses_variables(nodes: list[FieldNode]) -> bool:
     return any(_has_variable(argument.value) for n in nodes for argument in n.arguments or ())
+
+
+def _variables_in(value: ValueNode) -> list[str]:
+    if isinstance(value, VariableNode):
+        return [value.name.value]
+    if isinstance(value, ListValueNode):
+        return [name for item in value.values for name in _variables_in(item)]
+    if isinstance(value, ObjectValueNode):
+        return [name for item in value.fields for name in _variables_in(item.value)]
+    return []
 
 
 class Compiler:
@@ -364,19 +382,48 @@ class Compiler:
             step.uses_variables = _uses_variables(nodes)
             if not step.uses_variables:
                 step.static_arguments = self.arguments(step, built)
+            elif self._converter(step).plain:
+                step.bound = {}
+                step.reads = tuple(
+                    dict.fromkeys(
+                        name for a in nodes[0].arguments or () for name in _variables_in(a.value)
+                    )
+                )
         return step
 
     def arguments(self, step: Step, built: Bound) -> dict[str, Any]:
-        """The step's arguments as its Strawberry resolver would receive them."""
+        """The step's arguments as its Strawberry resolver would receive them (the same dict
+        for the same values of the variables it reads, when they are all leaves: no batch
+        changes its arguments)."""
         assert step.definition is not None
+        bound, key = step.bound, None
+        if bound is not None:
+            coerced = built.variable_values.coerced
+            key = tuple([coerced.get(name, Undefined) for name in step.reads])
+            try:
+                found = bound.get(key)
+            except TypeError:  # a list or an object: not a key
+                key = None
+            else:
+                if found is not None:
+                    return found
         raw = get_argument_values(step.definition, step.nodes[0], built.variable_values)
+        converted = self._converter(step)(raw)
+        if bound is not None and key is not None:
+            if len(bound) >= MAX_BOUND:  # a client sending ever new values
+                bound.clear()
+            bound[key] = converted
+        return converted
+
+    def _converter(self, step: Step) -> "Arguments":
         converter = step.converter
         if converter is None:
+            assert step.definition is not None
             strawberry_field = (step.definition.extensions or {})["strawberry-definition"]
             converter = step.converter = Arguments(
                 strawberry_field.arguments, self.scalar_registry, self.config
             )
-        return converter(raw)
+        return converter
 
 
 class Arguments:
@@ -385,7 +432,7 @@ class Arguments:
     conversion per argument per request was a tenth of a small request) and whether its value
     is taken as it is (a leaf: a scalar or an enum, not a GlobalID, not in a Maybe)."""
 
-    __slots__ = ("config", "names", "registry")
+    __slots__ = ("config", "names", "plain", "registry")
 
     def __init__(
         self,
@@ -405,6 +452,8 @@ class Arguments:
             )
             name = config.name_converter.from_argument(argument)
             self.names.append((name, argument.python_name, None if plain else argument))
+        # Every argument a leaf, taken as it is: converted values hold nothing mutable.
+        self.plain = all(argument is None for _, _, argument in self.names)
 
     def __call__(self, raw: dict[str, Any]) -> dict[str, Any]:
         converted: dict[str, Any] = {}
