@@ -1,5 +1,6 @@
 """The benchmark workloads return the right data within their SQL statement budgets."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -345,3 +346,21 @@ async def test_lookups_alone_at_the_root_answer_as_in_company(api: Api, oracle: 
         assert beside.data == {"only": expected, "other": "Query"}, field
         assert together.data == {"only": expected, "again": expected}, field
         assert alone.sql <= together.sql <= 2, field
+
+
+async def test_concurrent_cards_with_ever_new_slugs_each_get_their_own_product(
+    api: Api, oracle: Oracle
+) -> None:
+    """Hostile to the arguments a field keeps bound per variable values (at most 64 sets): 150
+    product cards at once, each its own slug (some no product has), so the kept sets are
+    cleared while other requests still hold theirs; each answer is its own slug's."""
+    public = [p for p in oracle.catalog.products if oracle.public(p)]
+    slugs = [p["slug"] for p in public[:120]] + [f"no-such-product-{i}" for i in range(30)]
+    results = await asyncio.gather(*(api.query(workload("P1"), {"slug": s}) for s in slugs))
+    for slug, result in zip(slugs, results, strict=True):
+        product = result.data["product"]
+        if slug.startswith("no-such-product"):
+            assert product is None
+        else:
+            assert product["slug"] == slug
+            assert product["name"] == oracle.by_slug(slug)["name"]
