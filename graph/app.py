@@ -12,10 +12,12 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from starlette.types import Receive, Scope, Send
 
+from db.cache import keys
 from db.cache.aside import Cache
 from db.cache.backend import RedisBackend
 from db.cache.follower import ChangeFollower
 from db.cache.setup import invalidator, quick_redis
+from db.cache.watch import GenerationWatch
 from db.documents import trusted_document
 from db.engine import (
     AfterCommit,
@@ -84,6 +86,23 @@ def build_responses(settings: Settings, cache: Cache | None) -> ResponseCache | 
     if cache is None:
         return None
     return ResponseCache(settings.response_cache_entries, shared=cache)
+
+
+def build_watch(settings: Settings, responses: ResponseCache | None) -> GenerationWatch | None:
+    """Generation bumps pushed by Redis to the responses kept here (only when they are shared).
+    Its lease is the cache's timeout: a writer whose bump timed out answers no sooner."""
+    if responses is None or responses.shared is None or not settings.response_cache_watch:
+        return None
+    assert settings.redis_url is not None
+    watch = GenerationWatch(
+        settings.redis_url,
+        keys.GENERATIONS,
+        lease=settings.cache_timeout_seconds,
+        on_change=responses.purge,
+        on_reset=responses.clear,
+    )
+    responses.watch = watch
+    return watch
 
 
 def after_commit(cache: Cache | None, responses: ResponseCache | None) -> AfterCommit | None:
@@ -301,6 +320,9 @@ def create_app(
             asyncio.create_task(relay.run(), name="outbox-relay"),
             asyncio.create_task(hub.run(READ_BLOCK_SECONDS), name="event-hub"),
         ]
+        watch = build_watch(settings, responses)
+        if watch is not None:
+            tasks.append(asyncio.create_task(watch.run(), name="generation-watch"))
         if cache is not None and settings.redis_url:
             # Only a shared cache can lose an invalidation; the in-process one cannot.
             follower = ChangeFollower(cache, reads, poll_seconds=settings.cache_follow_seconds)

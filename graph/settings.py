@@ -84,6 +84,9 @@ class Settings(WorkerSettings):
     # Whole responses of planned queries kept in each process, dropped by the writes they saw.
     response_cache_enabled: bool = True
     response_cache_entries: int = 10_000
+    # With REDIS_URL: Redis pushes generation bumps to each process (client-side caching), so a
+    # hit needs no MGET; off, or where Redis refuses it, every hit is checked in Redis.
+    response_cache_watch: bool = True
     # Queries past this are cancelled with TIMEOUT; the database cancels their statements too.
     operation_timeout_seconds: float = 10.0
     # The gateway's statements: past its deadline a query is cancelled with its SQL; this stops

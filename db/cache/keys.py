@@ -9,7 +9,9 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 NS = f"gw:v{SCHEMA_VERSION}"
-NO_GENERATION = f"{NS}:g:none"
+# Every generation key starts so (db.cache.watch follows them by it).
+GENERATIONS = f"{NS}:g:"
+NO_GENERATION = f"{GENERATIONS}none"
 
 
 def product(product_id: int) -> str:

@@ -9,15 +9,18 @@ its tags committed is not kept (the purge sequence says so), so a slow reader ne
 the write had already dropped.
 
 With several processes (a shared Redis cache), the stream brings another process's write a few
-milliseconds after it answered; so that the next read anywhere sees it, a hit is also checked
-against the generations in Redis, one MGET of its tags, compared with the values they had before
-the response was read. One process alone needs no such check: its writes drop at commit.
+milliseconds after it answered; so that the next read anywhere sees it, Redis pushes every
+generation bump to every process (db.cache.watch), and a hit is served as it is while that watch
+vouches for it. When it cannot (it is reconnecting, Redis has not answered its pings), a hit is
+checked against the generations in Redis, one MGET of its tags, compared with the values they had
+before the response was read. One process alone needs neither: its writes drop at commit.
 """
 
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from db.cache.aside import Cache
 from db.cache.invalidation import Changed, stale_keys
@@ -34,6 +37,11 @@ class CachedResponse:
 
 
 Key = tuple[Hashable, ...]
+
+
+class Watch(Protocol):
+    def vouches(self) -> bool:
+        """Whether every bump of a generation key is known here (db.cache.watch)."""
 
 
 class ResponseCache:
@@ -58,6 +66,8 @@ class ResponseCache:
         self._purged_at: OrderedDict[str, int] = OrderedDict()
         self._forgotten_before = 0
         self._lock = threading.Lock()
+        # Set once the shared cache's generations are pushed here (db.cache.watch).
+        self.watch: Watch | None = None
 
     def get(self, key: Key) -> CachedResponse | None:
         # Under the lock: in-process jobs purge from their own thread.
@@ -75,6 +85,14 @@ class ResponseCache:
         generation has moved since it was read (a moved one drops the entry)."""
         if self.shared is None:
             return True
+        watch = self.watch
+        if watch is not None and watch.vouches():
+            # What the watch just read may have dropped this very entry.
+            if key in self._entries:
+                return True
+            self.hits -= 1
+            self.misses += 1
+            return False
         now = await self.shared.current([tag for tag, _ in entry.stamps])
         if now is not None and now == [value for _, value in entry.stamps]:
             return True
@@ -121,6 +139,16 @@ class ResponseCache:
             while len(self._purged_at) > 4 * self.max_entries:
                 _, at = self._purged_at.popitem(last=False)
                 self._forgotten_before = max(self._forgotten_before, at + 1)
+
+    def clear(self) -> None:
+        """Forgets every response, and refuses those being read now (they may be older)."""
+        with self._lock:
+            self._sequence += 1
+            self._forgotten_before = self._sequence
+            self.dropped += len(self._entries)
+            self._entries.clear()
+            self._by_tag.clear()
+            self._bytes = 0
 
     def purge_changes(self, records: Iterable[Changed]) -> None:
         self.purge(stale_keys(records)[1])

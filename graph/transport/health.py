@@ -39,6 +39,16 @@ def _cache(state: GatewayState) -> dict[str, object]:
     return {"state": "degraded" if stats["breakerOpen"] else "up", "backend": backend, **stats}
 
 
+def _responses(state: GatewayState) -> dict[str, object]:
+    """Whole responses kept here; with Redis, whether Redis pushes this process the bumps
+    (`watch.connected`) or each hit is checked there."""
+    responses = state.responses
+    if responses is None:
+        return {"state": "disabled"}
+    watch = getattr(responses.watch, "stats", None)
+    return {"state": "up", **responses.stats(), "watch": None if watch is None else watch()}
+
+
 def _subscriptions(state: GatewayState) -> dict[str, object]:
     """This process's event hub: where its reader is in the stream, and its subscribers."""
     if state.events is None:
@@ -54,6 +64,7 @@ async def readyz(request: Request) -> JSONResponse:
         "database": await _database(state),
         "cache": _cache(state),
         "subscriptions": _subscriptions(state),
+        "responses": _responses(state),
     }
     ready = dependencies["database"]["state"] == "up"
     body = {"status": "ready" if ready else "unavailable", "dependencies": dependencies}

@@ -1,0 +1,168 @@
+"""Redis pushes every generation bump to each process (db.cache.watch), so a kept response is
+served without asking Redis; the watch vouches only while that push cannot have been missed."""
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from decimal import Decimal
+
+import pytest
+import pytest_asyncio
+import redis
+
+from db.cache.watch import GenerationWatch
+from graph.settings import Settings
+from graph.viewer import Role
+from tests.celery_support import private_redis, shared_redis
+from tests.conftest import postgres_database, seeded, serving, token
+from tests.support import Api, workload
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+WATCH_DB = 12
+PRICE = """mutation($id: ID!, $amount: Decimal!) {
+  variantUpdate(id: $id, input: {price: $amount}) { userErrors { code } } }"""
+FIRST = "{ products(first: 1) { edges { node { slug variants { id } } } } }"
+
+
+class Heard:
+    def __init__(self) -> None:
+        self.changed: list[str] = []
+        self.resets = 0
+
+    def change(self, keys: Iterable[str]) -> None:
+        self.changed.extend(keys)
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+@asynccontextmanager
+async def watched(
+    url: str, prefix: str, lease: float
+) -> AsyncIterator[tuple[GenerationWatch, Heard]]:
+    heard = Heard()
+    watch = GenerationWatch(url, prefix, lease=lease, on_change=heard.change, on_reset=heard.reset)
+    task = asyncio.create_task(watch.run())
+    try:
+        await until(watch.vouches, "the watch to vouch")
+        yield watch, heard
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def until(condition: object, what: str, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not (callable(condition) and condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+async def test_a_bump_is_known_here_once_its_writer_has_heard_it_is_done() -> None:
+    """The bump comes from a blocking client, so no turn of this loop passes between its reply
+    and `vouches()`: only the watch's own read of its socket can have seen it. Fifty times."""
+    url = shared_redis(WATCH_DB)
+    prefix = f"test-watch-{os.getpid()}:"
+    writer = redis.Redis.from_url(url)
+    async with watched(url, prefix, lease=5.0) as (watch, heard):
+        for n in range(50):
+            key = f"{prefix}{n % 7}"
+            heard.changed.clear()
+            writer.incr(key)
+            assert watch.vouches()
+            assert heard.changed == [key], n
+        writer.incr("not-watched")
+        assert watch.vouches()
+        assert heard.changed == [key]  # the last bump, and nothing for a key of no generation
+
+
+async def test_a_lost_connection_stops_it_vouching_and_a_new_one_forgets_what_was_kept() -> None:
+    url = shared_redis(WATCH_DB)
+    admin = redis.Redis.from_url(url)
+    async with watched(url, f"test-watch-{os.getpid()}:", lease=5.0) as (watch, heard):
+        watch_id, resets = _watch_id(admin), heard.resets
+        assert admin.client_kill_filter(_id=watch_id) == 1
+        assert not watch.vouches()  # the very next hit is checked in Redis
+        await until(watch.vouches, "the watch to reconnect")
+        assert heard.resets == resets + 1
+        admin.flushdb()  # every key gone: everything kept is forgotten
+        assert watch.vouches()
+        assert heard.resets == resets + 2
+
+
+def _watch_id(admin: redis.Redis) -> str:
+    clients = admin.client_list()
+    ids = [c["id"] for c in clients if c.get("name") == "gateway-generation-watch"]
+    assert len(ids) == 1, clients
+    return str(ids[0])
+
+
+async def test_a_frozen_redis_stops_it_vouching_within_its_lease() -> None:
+    with private_redis() as server:
+        async with watched(server.url, "test-watch:", lease=0.2) as (watch, _):
+            server.freeze()
+            try:
+                began = time.monotonic()
+                await until(lambda: not watch.vouches(), "the lease to run out", 2)
+                assert time.monotonic() - began < 0.5
+                assert watch.lapsed > 0
+            finally:
+                server.thaw()
+            await until(watch.vouches, "the watch to vouch again")
+
+
+async def test_a_redis_that_refuses_tracking_leaves_hits_checked() -> None:
+    with private_redis() as server:
+        admin = redis.Redis.from_url(server.url)
+        admin.acl_setuser(
+            "reader", enabled=True, passwords=["+secret"], keys=["*"], commands=["+@all", "-client"]
+        )
+        url = server.url.replace("redis://", "redis://reader:secret@")
+        watch = GenerationWatch(url, "g:", lease=1.0, on_change=print, on_reset=print)
+        await asyncio.wait_for(watch.run(), 5)  # it gives up rather than retrying forever
+        assert not watch.vouches()
+
+
+@pytest.fixture(scope="module")
+def watch_database() -> Iterator[str]:
+    yield from postgres_database(f"gateway_test_{os.getpid()}_watch")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def seeded_settings(watch_database: str) -> Settings:
+    return (await seeded(watch_database, 60)).model_copy(update={"celery_broker_url": None})
+
+
+async def test_a_write_while_redis_is_frozen_is_seen_by_the_next_read_elsewhere(
+    seeded_settings: Settings,
+) -> None:
+    """Redis freezes with W1 kept on a reader; a price change through another instance cannot
+    bump its generations (the bump times out, the write stands), and the reader's very next
+    read has the new price: its watch stopped vouching before the writer could answer."""
+    with private_redis() as server:
+        settings = seeded_settings.model_copy(update={"redis_url": server.url})
+        async with AsyncExitStack() as stack:
+            reader, other = [await stack.enter_async_context(serving(settings)) for _ in "ab"]
+            api, writer = Api(reader), Api(other, token(settings, Role.EDITOR))
+            watch = reader._transport.app.state.gateway.responses.watch  # type: ignore[attr-defined]
+            await until(watch.vouches, "the watch to vouch")
+            ready = (await reader.get("/readyz")).json()["dependencies"]["responses"]
+            assert ready["watch"]["connected"] is True
+            node = (await api.query(FIRST)).data["products"]["edges"][0]["node"]
+            document, variables = workload("W1"), {"slug": node["slug"]}
+            await api.query(document, variables)
+            assert (await api.query(document, variables)).sql == 0
+            server.freeze()
+            try:
+                variant = node["variants"][0]["id"]
+                written = await writer.query(PRICE, {"id": variant, "amount": "0.03"})
+                assert written.data["variantUpdate"]["userErrors"] == []
+                after = await api.query(document, variables)
+            finally:
+                server.thaw()
+            variants = after.data["product"]["variants"]
+            price = next(v for v in variants if v["id"] == variant)["price"]["amount"]
+            assert Decimal(price) == Decimal("0.03")
+            assert after.sql > 0
