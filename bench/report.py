@@ -25,6 +25,10 @@ class Summary:
     hit_ratio: float | None = None
     # Fields in one response (every key at every level), for CPU per field.
     fields: int | None = None
+    # Cores busy on average: the server's (all its processes), and the load generator's (wrk):
+    # on a machine that runs both, their sum near its core count means the machine was full.
+    server_cores: float | None = None
+    load_cores: float | None = None
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -70,6 +74,7 @@ def summarise(
         cpu_ms=None if cpu is None or not outcomes else cpu * 1000 / len(outcomes),
         hit_ratio=hit_ratio,
         fields=fields,
+        server_cores=None if cpu is None else cpu / measured.seconds,
     )
 
 
@@ -92,6 +97,8 @@ def from_wrk(name: str, ran: WrkRun, checked: list[Outcome], fields: int | None 
         if ran.server_cpu is None or not ran.requests
         else ran.server_cpu * 1000 / ran.requests,
         fields=fields,
+        server_cores=None if ran.server_cpu is None else ran.server_cpu / ran.seconds,
+        load_cores=None if ran.load_cpu is None else ran.load_cpu / ran.seconds,
     )
 
 
@@ -107,7 +114,16 @@ HEADINGS = (
     "CPU us/field",
     "SQL/op",
     "cache hit %",
+    "srv cores",
+    "load cores",
 )
+
+
+SQL_COLUMN = HEADINGS.index("SQL/op")
+
+
+def _cores(cores: float | None) -> str:
+    return "n/a" if cores is None else f"{cores:.2f}"
 
 
 def table(summaries: list[Summary]) -> list[str]:
@@ -124,6 +140,8 @@ def table(summaries: list[Summary]) -> list[str]:
             "n/a" if s.cpu_ms is None or not s.fields else f"{s.cpu_ms * 1000 / s.fields:.1f}",
             s.sql,
             "n/a" if s.hit_ratio is None else f"{s.hit_ratio * 100:.1f}",
+            _cores(s.server_cores),
+            _cores(s.load_cores),
         )
         for s in summaries
     ]
@@ -131,7 +149,7 @@ def table(summaries: list[Summary]) -> list[str]:
     # Names and the SQL column read left to right; the numbers line up on the right.
     return [
         "  ".join(
-            cell.ljust(w) if i in (0, len(row) - 1) else cell.rjust(w)
+            cell.ljust(w) if i in (0, SQL_COLUMN) else cell.rjust(w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ).rstrip()
         for row in rows

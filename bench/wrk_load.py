@@ -10,6 +10,7 @@ and reads SQL/op; wrk only sends.
 
 import random
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -87,6 +88,8 @@ class WrkRun:
     p50_ms: float
     p99_ms: float
     server_cpu: float | None
+    # wrk's own CPU seconds over the measured run: what the load took of the machine's cores.
+    load_cpu: float | None = None
 
 
 def available() -> bool:
@@ -152,9 +155,9 @@ def run(
         path.write_text(script(sent))
         if warmup > 0:
             parse(_wrk(url, path, warmup))
-        before = cpu()
+        before, children = cpu(), _children_cpu()
         figures = parse(_wrk(url, path, duration))
-        after = cpu()
+        after, load_cpu = cpu(), _children_cpu() - children
     return WrkRun(
         requests=figures["requests"],
         seconds=max(figures["microseconds"] / 1e6, 1e-9),
@@ -163,4 +166,11 @@ def run(
         p50_ms=figures["p50"] / 1000,
         p99_ms=figures["p99"] / 1000,
         server_cpu=None if before is None or after is None else after - before,
+        load_cpu=load_cpu,
     )
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's children that have ended (each wrk run, once waited)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime

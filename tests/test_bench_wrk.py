@@ -1,5 +1,6 @@
 """`make bench`'s wrk load: every body reaches the server as written, and failures are counted."""
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -8,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 import pytest
 
-from bench import wrk_load
+from bench import report, wrk_load
 
 # Quotes, backslashes, a newline, non-ASCII and Lua's own escapes: a long string keeps them all.
 AWKWARD = {"slug": 'a "quoted" \\ back\\nslash\n', "name": "Ünïcode ✓", "lua": "\\65 %d [[x]]"}
@@ -90,4 +91,14 @@ def test_wrk_sends_every_body_verbatim_and_counts_graphql_errors(
     assert 0 < ran.failed <= received[sent[1]]
     assert abs(ran.failed - ran.requests / 3) <= ran.requests / 6
     assert ran.server_cpu == 1.0
+    assert ran.load_cpu is not None
+    assert 0 < ran.load_cpu < 2 * 2  # wrk's 2 threads, for a second or so
     assert 0 < ran.p50_ms <= ran.p99_ms
+
+
+def test_the_table_says_how_many_cores_the_server_and_the_load_kept_busy() -> None:
+    ran = wrk_load.WrkRun(1000, 10.0, 0, 0, 1.0, 2.0, server_cpu=16.0, load_cpu=3.0)
+    heading, row = report.table([report.from_wrk("P1", ran, [], 11)])
+    cells = dict(zip(re.split(r"\s{2,}", heading), re.split(r"\s{2,}", row), strict=True))
+    assert cells["srv CPU ms/req"] == "16.000"
+    assert (cells["srv cores"], cells["load cores"]) == ("1.60", "0.30")
