@@ -265,8 +265,7 @@ async def product_page(
         row_type=ProductRow,
         keyset=sort.keyset,
     )
-    for row in page.rows:
-        context.loaders.product_by_id.prime_missing(row.id, row)
+    context.loaders.product_by_id.prime_all([(row.id, row) for row in page.rows])
     return page, sort_name
 
 

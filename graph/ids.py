@@ -4,6 +4,7 @@ import base64
 import binascii
 
 from db.global_ids import encode as encode  # re-exported: the API's one encoder
+from db.global_ids import row_encoder as row_encoder
 from graph.errors import BadUserInput
 
 MAX_KEY = 2**63 - 1

@@ -99,8 +99,7 @@ async def search_page(
         decode=_hits_decoder(sort),
     )
     rows = [row for row, _ in hits.rows]
-    for row in rows:
-        context.loaders.product_by_id.prime_missing(row.id, row)
+    context.loaders.product_by_id.prime_all([(row.id, row) for row in rows])
     return Page(rows, hits.keysets, hits.has_next, hits.has_previous, hits.total)
 
 

@@ -71,6 +71,10 @@ def attr(name: str) -> FieldSpec:
     return FieldSpec(get=attrgetter(name))
 
 
+def attr_pair(first: str, second: str) -> FieldSpec:
+    return FieldSpec(get=attrgetter(first, second))
+
+
 def batch(function: Batch) -> FieldSpec:
     return FieldSpec(batch=function)
 
@@ -305,7 +309,7 @@ async def _suggestions(
 
 
 def _global_id(type_name: str) -> FieldSpec:
-    return get(lambda row: ids.encode(type_name, row.id))
+    return get(ids.row_encoder(type_name))
 
 
 CONNECTION: dict[str, FieldSpec] = {
@@ -355,8 +359,9 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "viewCount": batch(_view_count),
     },
     "MoneyRange": {
-        "min": get(lambda row: (row.min_price, row.currency)),
-        "max": get(lambda row: (row.max_price, row.currency)),
+        # attrgetter of two names gives the (amount, currency) tuple without a Python frame.
+        "min": attr_pair("min_price", "currency"),
+        "max": attr_pair("max_price", "currency"),
     },
     "Money": {"amount": get(itemgetter(0)), "currency": get(itemgetter(1))},
     "ProductVariant": {
@@ -364,7 +369,7 @@ FIELDS: dict[str, dict[str, FieldSpec]] = {
         "sku": attr("sku"),
         "name": attr("name"),
         "selectedOptions": attr("selected_options"),
-        "price": get(lambda row: (row.price, row.currency)),
+        "price": attr_pair("price", "currency"),
         "compareAtPrice": get(_compare_at),
         "quantityAvailable": attr("quantity"),
         "availableForSale": get(lambda row: row.quantity > 0),

@@ -222,7 +222,7 @@ class SessionLoader(DataLoader[K, V]):
         says. A later load of them finds them primed and runs no batch that would tag them."""
         self.prime_all(rows.items())
         if self.store is None:
-            tags.record(generation(k) for k in rows)
+            tags.record([generation(k) for k in rows])
         elif rows:
             await self.store.brought(rows, key=key, generation=generation)
 
@@ -237,7 +237,7 @@ class SessionLoader(DataLoader[K, V]):
         encode: Callable[[CV], bytes] = codec.encode,
     ) -> dict[CK, CV]:
         """The batch through the cache when there is one: one MGET, misses from one `load`."""
-        tags.record(generation(k) for k in keys)
+        tags.record([generation(k) for k in keys])  # a list: no generator resume per key
         if self.store is None:
             loaded = await load(list(keys))
             # Rows the load brought beyond those asked (a category's ancestors) are read too.

@@ -151,8 +151,7 @@ class ProductPageByCategoryLoader(SessionLoader[int, Page[ProductRow]]):
             decode=page_decoder(ProductRow, self.args.sort.keyset),
         )
         for page in pages.values():
-            for row in page.rows:
-                self.by_id.prime_missing(row.id, row)
+            self.by_id.prime_all([(row.id, row) for row in page.rows])
         return [pages.get(key) or Page() for key in keys]
 
     async def _load(self, category_ids: list[int]) -> dict[int, Page[ProductRow]]:
