@@ -3,6 +3,7 @@ served without asking Redis; the watch vouches only while that push cannot have 
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -87,9 +88,11 @@ async def test_a_lost_connection_stops_it_vouching_and_a_new_one_forgets_what_wa
         assert not watch.vouches()  # the very next hit is checked in Redis
         await until(watch.vouches, "the watch to reconnect")
         assert heard.resets == resets + 1
-        admin.flushdb()  # every key gone: everything kept is forgotten
+        # Every key gone: everything kept is forgotten. (Redis writes a flush's invalidation
+        # after the flusher's reply, unlike a bump's, so it is awaited; writes only bump.)
+        admin.flushdb()
+        await until(lambda: heard.resets == resets + 2, "the flush to be pushed")
         assert watch.vouches()
-        assert heard.resets == resets + 2
 
 
 def _watch_id(admin: redis.Redis) -> str:
@@ -166,3 +169,19 @@ async def test_a_write_while_redis_is_frozen_is_seen_by_the_next_read_elsewhere(
             price = next(v for v in variants if v["id"] == variant)["price"]["amount"]
             assert Decimal(price) == Decimal("0.03")
             assert after.sql > 0
+
+
+async def test_bytes_that_are_not_resp_stop_it_vouching_and_never_fail_a_hit() -> None:
+    """Whatever arrives on its socket, `vouches()` (called by every hit) answers: here a
+    connected watch's socket is handed garbage by its other end."""
+    url = shared_redis(WATCH_DB)
+    async with watched(url, f"test-watch-{os.getpid()}:", lease=5.0) as (watch, _):
+        ours, theirs = socket.socketpair()
+        with theirs:
+            real, watch._socket = watch._socket, ours
+            assert real is not None
+            asyncio.get_running_loop().remove_reader(real.fileno())
+            real.close()
+            theirs.sendall(b"!not resp at all\r\n")
+            assert watch.vouches() is False
+        await until(watch.vouches, "the watch to reconnect")

@@ -5,10 +5,12 @@ Redis whether its tags moved (an MGET that cost more than the rest of a hit).
 One connection speaks RESP3 with `CLIENT TRACKING ON BCAST PREFIX <generations>`. Redis writes
 the invalidation to every watcher in the same pass over its clients as the writer's own reply,
 watchers first (it queues broadcasts before it writes replies, and writes the last queued
-first). So once a writer on this host has heard that its bump is done, the invalidation is
-already in this process's socket, and `vouches()` reads the socket (without waiting) before it
-says yes. Across hosts it is the network's order, not Redis's: a packet to this host delayed
-past the writer's reply and the client's next request is the window.
+first; with Redis's default of one I/O thread). So once a writer on this host has heard that
+its bump is done, the invalidation is already in this process's socket, and `vouches()` reads
+the socket (without waiting) before it says yes. (A FLUSHDB's invalidation is written after the
+flusher's reply; the gateway's writes only bump.) Across hosts it is the network's order, not
+Redis's: a packet to this host delayed past the writer's reply and the client's next request is
+the window.
 
 It vouches only while the connection is up and Redis has answered a ping sent within the last
 `lease` seconds: a frozen or unreachable Redis stops vouching before a writer whose bump timed
@@ -193,7 +195,11 @@ class GenerationWatch:
                 return
             # Read on to EAGAIN: a close right behind a message is seen by this very call.
             self._reader.feed(data)
-            self._apply()
+            try:
+                self._apply()
+            except hiredis.ProtocolError as error:  # not Redis speaking: never the hit's error
+                self._fail(error)
+                return
 
     def _apply(self) -> None:
         while (message := self._reader.gets()) is not False:
