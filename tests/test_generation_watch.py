@@ -13,7 +13,7 @@ import pytest
 import pytest_asyncio
 import redis
 
-from db.cache.watch import GenerationWatch
+from db.cache.watch import MAX_PENDING_PINGS, GenerationWatch
 from graph.settings import Settings
 from graph.viewer import Role
 from tests.celery_support import private_redis, shared_redis
@@ -114,6 +114,22 @@ async def test_a_frozen_redis_stops_it_vouching_within_its_lease() -> None:
             finally:
                 server.thaw()
             await until(watch.vouches, "the watch to vouch again")
+
+
+async def test_a_long_freeze_keeps_a_bounded_number_of_pings_in_flight() -> None:
+    """A ping every 10 ms for a second of frozen Redis: at most MAX_PENDING_PINGS wait for their
+    answers, and once Redis answers them all (in order) the watch vouches again."""
+    with private_redis() as server:
+        async with watched(server.url, "test-watch:", lease=0.03) as (watch, _):
+            server.freeze()
+            try:
+                await asyncio.sleep(1.0)
+                assert not watch.vouches()
+                assert len(watch._pings) == MAX_PENDING_PINGS
+            finally:
+                server.thaw()
+            await until(watch.vouches, "the watch to vouch again")
+            assert len(watch._pings) < MAX_PENDING_PINGS
 
 
 async def test_a_redis_that_refuses_tracking_leaves_hits_checked() -> None:

@@ -33,6 +33,9 @@ from redis.asyncio.connection import parse_url
 log = logging.getLogger(__name__)
 RECEIVE_BYTES = 65_536
 RECONNECT_SECONDS = (0.05, 5.0)
+# Pings unanswered before it stops sending more (Redis frozen for long): their send times are
+# kept until answered, so this bounds them; the lease has run out long before.
+MAX_PENDING_PINGS = 64
 
 
 class WatchRefused(Exception):
@@ -169,14 +172,14 @@ class GenerationWatch:
         if sock is None:
             return
         try:
-            sock.send(b"*1\r\n$4\r\nPING\r\n")
+            if len(self._pings) < MAX_PENDING_PINGS:
+                sock.send(b"*1\r\n$4\r\nPING\r\n")
+                self._pings.append(time.monotonic())
         except BlockingIOError:
             pass  # a full send buffer: the lease runs out, and hits are checked meanwhile
         except OSError as error:
             self._fail(error)
             return
-        else:
-            self._pings.append(time.monotonic())
         loop = asyncio.get_running_loop()
         self._ticker = loop.call_later(self.lease / 3, self._tick)
 
