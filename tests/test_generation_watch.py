@@ -7,8 +7,11 @@ import socket
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 import redis
@@ -154,6 +157,44 @@ async def seeded_settings(watch_database: str) -> Settings:
     return (await seeded(watch_database, 60)).model_copy(update={"celery_broker_url": None})
 
 
+@dataclass
+class Kept:
+    """W1 kept on a reader instance, whose watch vouches; a writer instance beside it."""
+
+    reader: httpx.AsyncClient
+    api: Api
+    writer: Api
+    watch: GenerationWatch
+    variant: str
+    document: str
+    variables: dict[str, Any]
+
+    async def write_price(self, amount: str) -> None:
+        written = await self.writer.query(PRICE, {"id": self.variant, "amount": amount})
+        assert written.data["variantUpdate"]["userErrors"] == []
+
+    async def read_price(self) -> tuple[Decimal, int]:
+        """The variant's price in W1 as the reader answers it, and the SQL that took."""
+        after = await self.api.query(self.document, self.variables)
+        variants = after.data["product"]["variants"]
+        price = next(v for v in variants if v["id"] == self.variant)["price"]["amount"]
+        return Decimal(price), after.sql
+
+
+@asynccontextmanager
+async def kept(settings: Settings) -> AsyncIterator[Kept]:
+    async with AsyncExitStack() as stack:
+        reader, other = [await stack.enter_async_context(serving(settings)) for _ in "ab"]
+        api, writer = Api(reader), Api(other, token(settings, Role.EDITOR))
+        watch = reader._transport.app.state.gateway.responses.watch  # type: ignore[attr-defined]
+        await until(watch.vouches, "the watch to vouch")
+        node = (await api.query(FIRST)).data["products"]["edges"][0]["node"]
+        document, variables = workload("W1"), {"slug": node["slug"]}
+        await api.query(document, variables)
+        assert (await api.query(document, variables)).sql == 0
+        yield Kept(reader, api, writer, watch, node["variants"][0]["id"], document, variables)
+
+
 async def test_a_write_while_redis_is_frozen_is_seen_by_the_next_read_elsewhere(
     seeded_settings: Settings,
 ) -> None:
@@ -161,30 +202,17 @@ async def test_a_write_while_redis_is_frozen_is_seen_by_the_next_read_elsewhere(
     bump its generations (the bump times out, the write stands), and the reader's very next
     read has the new price: its watch stopped vouching before the writer could answer."""
     with private_redis() as server:
-        settings = seeded_settings.model_copy(update={"redis_url": server.url})
-        async with AsyncExitStack() as stack:
-            reader, other = [await stack.enter_async_context(serving(settings)) for _ in "ab"]
-            api, writer = Api(reader), Api(other, token(settings, Role.EDITOR))
-            watch = reader._transport.app.state.gateway.responses.watch  # type: ignore[attr-defined]
-            await until(watch.vouches, "the watch to vouch")
-            ready = (await reader.get("/readyz")).json()["dependencies"]["responses"]
+        async with kept(seeded_settings.model_copy(update={"redis_url": server.url})) as w1:
+            ready = (await w1.reader.get("/readyz")).json()["dependencies"]["responses"]
             assert ready["watch"]["connected"] is True
-            node = (await api.query(FIRST)).data["products"]["edges"][0]["node"]
-            document, variables = workload("W1"), {"slug": node["slug"]}
-            await api.query(document, variables)
-            assert (await api.query(document, variables)).sql == 0
             server.freeze()
             try:
-                variant = node["variants"][0]["id"]
-                written = await writer.query(PRICE, {"id": variant, "amount": "0.03"})
-                assert written.data["variantUpdate"]["userErrors"] == []
-                after = await api.query(document, variables)
+                await w1.write_price("0.03")
+                price, sql = await w1.read_price()
             finally:
                 server.thaw()
-            variants = after.data["product"]["variants"]
-            price = next(v for v in variants if v["id"] == variant)["price"]["amount"]
-            assert Decimal(price) == Decimal("0.03")
-            assert after.sql > 0
+            assert price == Decimal("0.03")
+            assert sql > 0
 
 
 async def test_bytes_that_are_not_resp_stop_it_vouching_and_never_fail_a_hit() -> None:
@@ -201,3 +229,22 @@ async def test_bytes_that_are_not_resp_stop_it_vouching_and_never_fail_a_hit() -
             theirs.sendall(b"!not resp at all\r\n")
             assert watch.vouches() is False
         await until(watch.vouches, "the watch to reconnect")
+
+
+async def test_a_write_while_redis_restarts_is_seen_once_it_is_back(
+    seeded_settings: Settings,
+) -> None:
+    """Redis goes away with W1 kept on a reader (its generations with it), a price changes
+    through another instance meanwhile, and Redis comes back empty on the same port: the
+    reader's watch reconnects, forgets what it kept, and the next read has the new price."""
+    with private_redis() as server:
+        async with kept(seeded_settings.model_copy(update={"redis_url": server.url})) as w1:
+            resets = w1.watch.resets
+            server.stop()
+            await w1.write_price("0.05")
+            server.start()
+            await until(w1.watch.vouches, "the watch to reconnect")
+            assert w1.watch.resets == resets + 1
+            price, sql = await w1.read_price()
+            assert price == Decimal("0.05")
+            assert sql > 0

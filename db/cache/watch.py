@@ -36,15 +36,11 @@ RECONNECT_SECONDS = (0.05, 5.0)
 # Pings unanswered before it stops sending more (Redis frozen for long): their send times are
 # kept until answered, so this bounds them; the lease has run out long before.
 MAX_PENDING_PINGS = 64
+PING = hiredis.pack_command(("PING",))
 
 
 class WatchRefused(Exception):
     """This Redis will not push invalidations (no RESP3, no tracking, no permission)."""
-
-
-def command(*parts: str | bytes) -> bytes:
-    encoded = [part.encode() if isinstance(part, str) else part for part in parts]
-    return b"".join([b"*%d\r\n" % len(encoded), *(b"$%d\r\n%s\r\n" % (len(p), p) for p in encoded)])
 
 
 def address(url: str) -> tuple[int, Any, dict[str, Any]]:
@@ -135,12 +131,15 @@ class GenerationWatch:
             if family == socket.AF_INET:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             await loop.sock_connect(sock, target)
-            hello: list[str] = ["HELLO", "3"]
+            hello: tuple[str, ...] = ("HELLO", "3")
             if credentials:
-                hello += ["AUTH", credentials.get("username", "default"), credentials["password"]]
-            tracking = ["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", self.prefix]
-            name = ["CLIENT", "SETNAME", "gateway-generation-watch"]
-            await loop.sock_sendall(sock, command(*hello) + command(*tracking) + command(*name))
+                hello += ("AUTH", credentials.get("username", "default"), credentials["password"])
+            tracking = ("CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", self.prefix)
+            name = ("CLIENT", "SETNAME", "gateway-generation-watch")
+            # hiredis's stub types the argument as a one-element tuple; it takes any length.
+            commands: tuple[Any, ...] = (hello, tracking, name)
+            setup = b"".join(hiredis.pack_command(parts) for parts in commands)
+            await loop.sock_sendall(sock, setup)
             reader = hiredis.Reader()
             replies: list[Any] = []
             while len(replies) < 3:
@@ -173,7 +172,7 @@ class GenerationWatch:
             return
         try:
             if len(self._pings) < MAX_PENDING_PINGS:
-                sock.send(b"*1\r\n$4\r\nPING\r\n")
+                sock.send(PING)
                 self._pings.append(time.monotonic())
         except BlockingIOError:
             pass  # a full send buffer: the lease runs out, and hits are checked meanwhile
