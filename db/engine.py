@@ -5,6 +5,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -21,12 +22,19 @@ def create_engine(settings: DatabaseSettings) -> AsyncEngine:
     url = settings.database_url
     if settings.is_sqlite:
         _ensure_sqlite_directory(url)
-        engine = create_async_engine(url, echo=settings.database_echo)
+        engine = create_async_engine(
+            url, echo=settings.database_echo, json_deserializer=orjson.loads
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         engine = create_async_engine(
             url,
             echo=settings.database_echo,
+            # JSON columns and the JSON lists a statement aggregates (a product page's variants
+            # and images) are decoded by the driver for every row: json.loads was 5% of a
+            # product page's CPU. The JSON comes from the database, which only holds what
+            # our own writes encoded (no NaN, no lone surrogate, no integer beyond 64 bits).
+            json_deserializer=orjson.loads,
             # Three times the setting in all; reads keep up to twice it idle between batches
             # (kept_by_reads), so idle reads never hold the last third. Once opened, all may
             # stay open: a burst beyond the ones kept opened and closed a connection per
@@ -74,7 +82,12 @@ def create_unpooled_engine(settings: DatabaseSettings) -> AsyncEngine:
     if settings.is_sqlite:
         return create_engine(settings)
     timeout = {"timeout": settings.database_connect_timeout_seconds}
-    return create_async_engine(settings.database_url, poolclass=NullPool, connect_args=timeout)
+    return create_async_engine(
+        settings.database_url,
+        poolclass=NullPool,
+        connect_args=timeout,
+        json_deserializer=orjson.loads,
+    )
 
 
 AfterCommit = Callable[[Sequence[Any]], Awaitable[None]]
