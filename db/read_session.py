@@ -27,6 +27,11 @@ from db.direct import DirectStatements
 
 log = logging.getLogger(__name__)
 DRIVER = "gateway.driver_connection"
+# In the pooled connection's `info`: True while it plans generically (db.direct.generic_plan);
+# absent or False, it plans as it was opened to (db.engine: force_custom_plan).
+GENERIC = "gateway.generic_plan"
+PLAN_GENERIC = "SET plan_cache_mode = force_generic_plan"
+PLAN_AS_OPENED = "RESET plan_cache_mode"
 
 
 class ReadConnection:
@@ -64,17 +69,20 @@ class ReadConnection:
                 # Cancelled, maybe mid-statement with the driver's cancel request in flight:
                 # the next user of this connection must not be the one it cancels.
                 await connection.invalidate()
+                await connection.close()
+                return
             # A batch that failed may have left the connection mid-statement too.
             if self.idle is None or kind is not None or not self.idle.keep(connection):
-                await connection.close()
+                await _release(connection)
 
     def get_bind(self) -> AsyncEngine:
         return self.engine
 
-    async def connection(self) -> AsyncConnection:
-        """The connection statements run on, as `AsyncSession.connection()` gives it."""
+    async def connection(self, generic: bool = False) -> AsyncConnection:
+        """The connection statements run on, as `AsyncSession.connection()` gives it; a kept
+        one that plans `generic`ally (or not) where there is one."""
         if self.opened is None:
-            held = None if self.idle is None else self.idle.take()
+            held = None if self.idle is None else self.idle.take(generic)
             self.opened = held if held is not None else await self.engine.connect()
         return self.opened
 
@@ -83,6 +91,10 @@ class ReadConnection:
     ) -> CursorResult[Any]:
         opened = await self.connection()
         try:
+            if self.direct is not None and opened.info.get(GENERIC):
+                # What SQLAlchemy runs here (a list rendered per run, a write's read) is
+                # planned with its values, as everywhere but in lookups.
+                await _plan(opened, await _driver(opened), generic=False)
             result: CursorResult[Any] = await opened.execute(statement, parameters)
             return result
         except Exception as error:
@@ -117,14 +129,15 @@ class ReadConnection:
         compiled = None if direct is None else direct.get(statement)
         if direct is not None and compiled is not None:
             # Failing to open or reach a connection is the same failure either way: it goes up.
-            opened = await self.connection()
-            # Kept with the pooled connection (SQLAlchemy empties `info` when it replaces it):
-            # asking for it costs a hop into SQLAlchemy's greenlet.
-            driver: Any = opened.info.get(DRIVER)
+            opened = await self.connection(compiled.generic)
+            info = opened.info
+            driver: Any = info.get(DRIVER)
             if driver is None:
-                raw = await opened.get_raw_connection()
-                driver = opened.info[DRIVER] = raw.driver_connection
+                driver = await _driver(opened)
             try:
+                if info.get(GENERIC, False) is not compiled.generic:
+                    await _plan(opened, driver, generic=compiled.generic)
+                    direct.switches += 1
                 if compiled.results is None:
                     # Once: `prepare` makes a statement of its own each time, where `fetch`
                     # reuses the one the driver keeps per connection for this text.
@@ -157,29 +170,46 @@ class IdleConnections:
     engine's overflow is sized to leave everyone else (writes) as many connections as if none
     waited here (db.engine.create_engine)."""
 
-    __slots__ = ("closed", "connections", "size")
+    __slots__ = ("closed", "custom", "generic", "size")
 
     def __init__(self, size: int) -> None:
-        self.connections: list[AsyncConnection] = []
+        # By how they plan (ReadConnection.rows): a batch takes one that plans as its first
+        # statement wants, so that connections settle into the mix of statements the load
+        # sends and seldom switch (a round trip).
+        self.custom: list[AsyncConnection] = []
+        self.generic: list[AsyncConnection] = []
         self.size = size
         self.closed = False
 
-    def take(self) -> AsyncConnection | None:
-        return self.connections.pop() if self.connections else None
+    @property
+    def connections(self) -> list[AsyncConnection]:
+        """Every one kept, however it plans."""
+        return [*self.custom, *self.generic]
+
+    def take(self, generic: bool = False) -> AsyncConnection | None:
+        first, other = (self.generic, self.custom) if generic else (self.custom, self.generic)
+        if first:
+            return first.pop()
+        return other.pop() if other else None
 
     def keep(self, connection: AsyncConnection) -> bool:
         if (
             self.closed
-            or len(self.connections) >= self.size
+            or len(self.custom) + len(self.generic) >= self.size
             or connection.invalidated
             or connection.closed
         ):
             return False
-        self.connections.append(connection)
+        (self.generic if connection.info.get(GENERIC) else self.custom).append(connection)
         return True
 
+    def _take_all(self) -> list[AsyncConnection]:
+        connections = self.connections
+        self.custom, self.generic = [], []
+        return connections
+
     async def discard_all(self) -> None:
-        connections, self.connections = self.connections, []
+        connections = self._take_all()
         for connection in connections:
             try:
                 await connection.invalidate()
@@ -191,10 +221,9 @@ class IdleConnections:
         """Returns them to the pool; batches still running (a timed-out request's, shielded)
         return theirs when they end."""
         self.closed = True
-        connections, self.connections = self.connections, []
-        for connection in connections:
+        for connection in self._take_all():
             try:
-                await connection.close()
+                await _release(connection)
             except Exception:
                 log.debug("closing an idle read connection failed", exc_info=True)
 
@@ -218,6 +247,33 @@ class ReadConnections:
     async def close(self) -> None:
         if self.idle is not None:
             await self.idle.close()
+
+
+async def _driver(opened: AsyncConnection) -> Any:
+    """The asyncpg connection under `opened`, kept with the pooled connection (SQLAlchemy
+    empties `info` when it replaces it): asking for it costs a hop into SQLAlchemy's greenlet."""
+    driver = opened.info.get(DRIVER)
+    if driver is None:
+        raw = await opened.get_raw_connection()
+        driver = opened.info[DRIVER] = raw.driver_connection
+    return driver
+
+
+async def _plan(opened: AsyncConnection, driver: Any, *, generic: bool) -> None:
+    await driver.execute(PLAN_GENERIC if generic else PLAN_AS_OPENED)
+    opened.info[GENERIC] = generic
+
+
+async def _release(connection: AsyncConnection) -> None:
+    """Back to the engine's pool, planning as it was opened to: its next user may be a write,
+    whose statements nobody marked for a generic plan."""
+    if not connection.invalidated and connection.info.get(GENERIC):
+        try:
+            await _plan(connection, await _driver(connection), generic=False)
+        except Exception:  # it cannot be trusted to plan as opened: a new one will
+            log.debug("a read connection did not reset its planning", exc_info=True)
+            await connection.invalidate()
+    await connection.close()
 
 
 async def read_rows(

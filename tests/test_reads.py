@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from db import stats
+from db.direct import generic_plan
 from db.engine import create_engine, kept_by_reads, read_sessions, session_factory
 from db.migrate import upgrade
 from db.queries.categories import children_by_parent_ids
@@ -291,6 +292,53 @@ async def test_a_burst_of_reads_reuses_its_connections_instead_of_reopening_them
             await asyncio.gather(*(read() for _ in range(6)))
         assert len(first) == 6
         assert seen == first
+    finally:
+        await reads.close()
+        await engine.dispose()
+
+
+async def test_lookups_plan_once_per_connection_and_every_other_statement_each_run(
+    reads_database: str,
+) -> None:
+    """A statement marked `generic_plan` runs where its connection plans generically; any other
+    on the same connection, and every connection given back to the pool (its next user may be
+    a write), plans each run as the connection was opened to. A batch takes a kept connection
+    that already plans as its first statement wants, so a steady mix switches no more."""
+    engine = create_engine(Settings(database_url=reads_database))
+    reads = read_sessions(engine, idle=2, direct=True)
+    other = select(func.current_setting("plan_cache_mode"))
+    lookup = generic_plan(select(func.current_setting("plan_cache_mode"), func.now()))
+    sql = text("SELECT current_setting('plan_cache_mode')")
+
+    async def planning(session: Any, statement: Any) -> str:
+        return str((await session.rows(statement))[0][0])
+
+    assert reads.direct is not None
+    try:
+        async with reads() as session:
+            assert await planning(session, lookup) == "force_generic_plan"
+            assert await planning(session, other) == "force_custom_plan"
+            assert await planning(session, lookup) == "force_generic_plan"
+            assert (await session.execute(sql)).scalar_one() == "force_custom_plan"
+            assert await planning(session, lookup) == "force_generic_plan"
+        async with reads() as one, reads() as two:
+            assert await planning(one, lookup) == "force_generic_plan"  # the one kept
+            assert await planning(two, other) == "force_custom_plan"
+        switches = reads.direct.switches
+        for _ in range(3):
+            async with reads() as one, reads() as two:
+                assert await planning(two, other) == "force_custom_plan"
+                assert await planning(one, lookup) == "force_generic_plan"
+        assert reads.direct.switches == switches  # each found one planning as it wanted
+        kept = {await _pid_of(connection) for connection in reads.idle.connections}  # type: ignore[union-attr]
+        assert len(kept) == 2
+        await reads.close()  # both back to the engine's pool
+        async with engine.connect() as first, engine.connect() as second:
+            pids = {await _pid_of(first), await _pid_of(second)}
+            modes = {(await c.execute(sql)).scalar_one() for c in (first, second)}
+        assert pids == kept
+        assert modes == {"force_custom_plan"}
+        assert reads.direct.failures == 0
     finally:
         await reads.close()
         await engine.dispose()

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.direct import generic_plan
 from db.lists import one_of
 from db.models import categories
 from db.pagination import (
@@ -49,8 +50,8 @@ def _with_ancestors() -> tuple[Select[Any], Select[Any]]:
         .join_from(ancestor, target, in_subtree(target.c.path, ancestor.c.path))
     )
     return (
-        stmt.where(one_of(target.c.id, "ids")),
-        stmt.where(one_of(target.c.slug, "slugs")),
+        generic_plan(stmt.where(one_of(target.c.id, "ids"))),
+        generic_plan(stmt.where(one_of(target.c.slug, "slugs"))),
     )
 
 
@@ -69,7 +70,7 @@ async def categories_with_ancestors(
     return [to_row(row) for row in result]
 
 
-_CHILDREN = (
+_CHILDREN = generic_plan(
     select(*COLUMNS)
     .where(one_of(categories.c.parent_id, "parent_ids"))
     .order_by(categories.c.position, categories.c.name, categories.c.id)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.direct import generic_plan
 from db.lists import one_of
 from db.models import ProductStatus, categories, products
 from db.pagination import (
@@ -188,8 +189,8 @@ def filtered(
     return _filtered(stmt, flt, table, inline=inline)
 
 
-_BY_IDS = select(*COLUMNS).where(one_of(products.c.id, "ids"))
-_BY_SLUGS = select(*COLUMNS).where(one_of(products.c.slug, "slugs"))
+_BY_IDS = generic_plan(select(*COLUMNS).where(one_of(products.c.id, "ids")))
+_BY_SLUGS = generic_plan(select(*COLUMNS).where(one_of(products.c.slug, "slugs")))
 
 
 def _by_slugs_with_categories(ancestors: bool) -> Select[Any]:
@@ -226,7 +227,7 @@ def _by_slugs_with_details(ancestors: bool, variants: bool, images: bool) -> Sel
 
 
 _BY_SLUGS_WITH_DETAILS = {
-    (ancestors, variants, images): _by_slugs_with_details(ancestors, variants, images)
+    (ancestors, variants, images): generic_plan(_by_slugs_with_details(ancestors, variants, images))
     for ancestors in (False, True)
     for variants in (False, True)
     for images in (False, True)

@@ -8,6 +8,7 @@ from sqlalchemy import ColumnElement, Select, Text, bindparam, cast, func, selec
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.direct import generic_plan
 from db.lists import one_of
 from db.models import categories, images, products, variants
 from db.queries.categories import in_subtree
@@ -98,8 +99,8 @@ _PRODUCT_LABELS = {column.name: f"owner_{column.name}" for column in products.c}
 _WITH_PRODUCTS = select(
     *VARIANT_COLUMNS, *(products.c[name].label(label) for name, label in _PRODUCT_LABELS.items())
 ).join_from(variants, products, variants.c.product_id == products.c.id)
-_WITH_PRODUCTS_BY_IDS = _WITH_PRODUCTS.where(one_of(variants.c.id, "ids"))
-_WITH_PRODUCTS_BY_SKUS = _WITH_PRODUCTS.where(one_of(variants.c.sku, "skus"))
+_WITH_PRODUCTS_BY_IDS = generic_plan(_WITH_PRODUCTS.where(one_of(variants.c.id, "ids")))
+_WITH_PRODUCTS_BY_SKUS = generic_plan(_WITH_PRODUCTS.where(one_of(variants.c.sku, "skus")))
 
 
 def _owner(row: Any) -> ProductRow:
@@ -119,7 +120,7 @@ async def variants_with_products(
 
 
 # Built once, with expanding parameters: building them per batch cost more CPU than running them.
-_VARIANTS_OF_PRODUCTS = (
+_VARIANTS_OF_PRODUCTS = generic_plan(
     select(*VARIANT_COLUMNS)
     .where(one_of(variants.c.product_id, "product_ids"))
     .order_by(variants.c.product_id, variants.c.position, variants.c.id)
@@ -138,7 +139,7 @@ def _first_images() -> Select[Any]:
     )
 
 
-_FIRST_IMAGES = _first_images()
+_FIRST_IMAGES = generic_plan(_first_images())
 
 
 async def variants_by_product_ids(
