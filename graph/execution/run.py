@@ -15,7 +15,7 @@ and reports them all, as the spec asks.
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Generator, Sequence
 from typing import Any
 
 from graphql import GraphQLError, located_error
@@ -27,6 +27,67 @@ from graph.execution.plan import Bound, Compiler, Plan, Selection, Step
 # (container, index, nullable, parent slot or None). A tuple: a level makes one per object,
 # and an instance of a class with __init__ cost 7% of a large response.
 Slot = tuple[Any, Any, bool, Any]
+
+
+async def gathered(coroutines: Sequence[Coroutine[Any, None, Any]]) -> list[Any]:
+    """`asyncio.gather(*coroutines, return_exceptions=True)`, with each coroutine's first step
+    run here, in turn, as a task's would be on the next turn: one that ends there (a batch
+    whose values were primed: a product page's category, variants and images, all brought by
+    the product's statement) needs no task and no turn of the loop (two tasks and a turn were
+    a twentieth of such a page). Those that wait are awaited together, each resumed as its
+    own task would resume it."""
+    results: list[Any] = [None] * len(coroutines)
+    waiting: list[tuple[int, Coroutine[Any, None, Any], Any]] = []
+    for index, coroutine in enumerate(coroutines):
+        try:
+            awaited = coroutine.send(None)
+        except StopIteration as done:
+            results[index] = done.value
+        except BaseException as error:  # as gather(return_exceptions=True) gives it
+            results[index] = error
+        else:
+            waiting.append((index, coroutine, awaited))
+    if waiting:
+        finished = await asyncio.gather(
+            *(_resumed(coroutine, awaited) for _, coroutine, awaited in waiting),
+            return_exceptions=True,
+        )
+        for (index, _, _), result in zip(waiting, finished, strict=True):
+            results[index] = result
+    return results
+
+
+class _Awaited:
+    """What a suspended coroutine awaits (the future it yielded, or None for a bare turn),
+    yielded again to the task that now runs it: the task wakes when that is done, throwing in
+    the future's exception (or its own cancellation), which `_resumed` hands on."""
+
+    __slots__ = ("awaited",)
+
+    def __init__(self, awaited: Any) -> None:
+        self.awaited = awaited
+
+    def __await__(self) -> Generator[Any, None, None]:
+        yield self.awaited
+
+
+async def _resumed(coroutine: Coroutine[Any, None, Any], awaited: Any) -> Any:
+    """The rest of `coroutine`, whose first step ran elsewhere and yielded `awaited`: resumed
+    when that is done, or handed what the task met instead (a failed future's exception, a
+    cancellation), as its own task would have handed it."""
+    while True:
+        try:
+            await _Awaited(awaited)
+        except BaseException as error:
+            try:
+                awaited = coroutine.throw(error)
+            except StopIteration as done:
+                return done.value
+            continue
+        try:
+            awaited = coroutine.send(None)
+        except StopIteration as done:
+            return done.value
 
 
 def path_of(slot: Slot) -> list[str | int]:
@@ -194,10 +255,7 @@ class Run:
                 return [error]
             finally:
                 loaders.alone = False
-        results: list[Any] = await asyncio.gather(
-            *(self._batch(step, group) for step, group in batches), return_exceptions=True
-        )
-        return results
+        return await gathered([self._batch(step, group) for step, group in batches])
 
     async def _batch(self, step: Step, group: Group) -> list[Any]:
         arguments = step.static_arguments
