@@ -44,10 +44,13 @@ to_row = reader(CategoryRow, COLUMNS)
 def _with_ancestors() -> tuple[Select[Any], Select[Any]]:
     ancestor = categories.alias("ancestor")
     target = categories.alias("target")
+    # In path order (roots first): without an order, a generic and a custom plan of it gave
+    # the same rows in different orders.
     stmt = (
         select(*(ancestor.c[c.name] for c in COLUMNS))
         .distinct()
         .join_from(ancestor, target, in_subtree(target.c.path, ancestor.c.path))
+        .order_by(ancestor.c.path)
     )
     return (
         generic_plan(stmt.where(one_of(target.c.id, "ids"))),
