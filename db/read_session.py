@@ -92,9 +92,7 @@ class ReadConnection:
         opened = await self.connection()
         try:
             if self.direct is not None and opened.info.get(GENERIC):
-                # What SQLAlchemy runs here (a list rendered per run, a write's read) is
-                # planned with its values, as everywhere but in lookups.
-                await _plan(opened, await _driver(opened), generic=False)
+                await self._plan_as_opened(opened)
             result: CursorResult[Any] = await opened.execute(statement, parameters)
             return result
         except Exception as error:
@@ -117,6 +115,17 @@ class ReadConnection:
         again: CursorResult[Any] = await self.opened.execute(statement, parameters)
         return again
 
+    @staticmethod
+    async def _plan_as_opened(opened: AsyncConnection) -> None:
+        """What SQLAlchemy runs (a list rendered per run, a direct run that failed) is planned
+        with its values, as everything but lookups is. A connection that cannot switch (one a
+        failed direct run left dropped or mid-statement) goes to SQLAlchemy as it is, which
+        meets its failure, and retries, as it always has."""
+        try:
+            await _plan(opened, await _driver(opened), generic=False)
+        except Exception:
+            log.debug("a read connection did not switch its planning", exc_info=True)
+
     async def scalar(self, statement: Any, parameters: Mapping[str, Any] | None = None) -> Any:
         return (await self.execute(statement, parameters)).scalar()
 
@@ -134,10 +143,16 @@ class ReadConnection:
             driver: Any = info.get(DRIVER)
             if driver is None:
                 driver = await _driver(opened)
-            try:
-                if info.get(GENERIC, False) is not compiled.generic:
+            if info.get(GENERIC, False) is not compiled.generic:
+                try:
                     await _plan(opened, driver, generic=compiled.generic)
                     direct.switches += 1
+                except Exception:
+                    # Dropped, or left mid-statement: SQLAlchemy meets it, and retries.
+                    log.debug("a read connection did not switch its planning", exc_info=True)
+                    direct.failures += 1
+                    return (await self.execute(statement, parameters)).all()
+            try:
                 if compiled.results is None:
                     # Once: `prepare` makes a statement of its own each time, where `fetch`
                     # reuses the one the driver keeps per connection for this text.

@@ -342,3 +342,28 @@ async def test_lookups_plan_once_per_connection_and_every_other_statement_each_r
     finally:
         await reads.close()
         await engine.dispose()
+
+
+async def test_a_dropped_connection_that_must_switch_its_planning_is_replaced(
+    reads_database: str,
+) -> None:
+    """The switch meets the dead connection first: the read still answers, once, on a new one
+    (the switch's failure is SQLAlchemy's to meet, as a statement's would be)."""
+    engine = create_engine(Settings(database_url=reads_database))
+    admin = create_engine(Settings(database_url=reads_database))
+    reads = read_sessions(engine, idle=1, direct=True)
+    lookup = generic_plan(select(func.pg_backend_pid()))
+    other = select(func.pg_backend_pid(), func.current_setting("plan_cache_mode"))
+    try:
+        async with reads() as session:
+            (pid,) = (await session.rows(lookup))[0]
+        async with admin.connect() as connection:
+            await connection.execute(text(f"SELECT pg_terminate_backend({pid})"))
+        async with reads() as session:
+            new_pid, planning = (await session.rows(other))[0]
+        assert new_pid != pid
+        assert planning == "force_custom_plan"
+    finally:
+        await reads.close()
+        await engine.dispose()
+        await admin.dispose()
