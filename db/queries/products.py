@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, func, select, true
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.direct import generic_plan
@@ -193,36 +193,42 @@ _BY_IDS = generic_plan(select(*COLUMNS).where(one_of(products.c.id, "ids")))
 _BY_SLUGS = generic_plan(select(*COLUMNS).where(one_of(products.c.slug, "slugs")))
 
 
-def _by_slugs_with_categories(ancestors: bool) -> Select[Any]:
+def _by_slugs_with_categories(ancestors: bool) -> tuple[Select[Any], ColumnElement[bool]]:
     """A row per product and each of its category's ancestors (the category itself included),
     the ancestor's columns labelled `ancestor_<name>`; without `ancestors`, a row per product
-    and its category alone (labelled the same)."""
+    and its category alone (labelled the same). And what is true of the one row per product
+    whose ancestor is its own category."""
     target = categories.alias("target")
     joined = select(*COLUMNS).join_from(products, target, target.c.id == products.c.category_id)
     if ancestors:
         ancestor = categories.alias("ancestor")
         joined = joined.join(ancestor, in_subtree(target.c.path, ancestor.c.path))
+        own: ColumnElement[bool] = ancestor.c.id == target.c.id
     else:
         ancestor = target
-    return joined.add_columns(
+        own = true()
+    statement = joined.add_columns(
         *(ancestor.c[c.name].label(f"ancestor_{c.name}") for c in CATEGORY_COLUMNS)
     ).where(one_of(products.c.slug, "slugs"))
+    return statement, own
 
 
 def _by_slugs_with_details(ancestors: bool, variants: bool, images: bool) -> Select[Any]:
     """The same, with each product's variants (`variants_json`) and its first
-    IMAGES_PER_PRODUCT images (`images_json`) as JSON, as asked: PostgreSQL only."""
-    statement = _by_slugs_with_categories(ancestors)
+    IMAGES_PER_PRODUCT images (`images_json`) as JSON, as asked: PostgreSQL only. Only on the
+    product's own category's row: on every ancestor's, the driver decoded the same JSON again
+    (a product page with two ancestors decoded each list three times)."""
+    statement, own = _by_slugs_with_categories(ancestors)
     if variants:
         variant_lists = variant_lists_column(products)
-        statement = statement.add_columns(variant_lists.c.list.label("variants_json")).outerjoin(
-            variant_lists, true()
-        )
+        statement = statement.add_columns(
+            case((own, variant_lists.c.list)).label("variants_json")
+        ).outerjoin(variant_lists, true())
     if images:
         image_lists = image_lists_column(products, IMAGES_PER_PRODUCT)
-        statement = statement.add_columns(image_lists.c.list.label("images_json")).outerjoin(
-            image_lists, true()
-        )
+        statement = statement.add_columns(
+            case((own, image_lists.c.list)).label("images_json")
+        ).outerjoin(image_lists, true())
     return statement
 
 
@@ -278,14 +284,16 @@ async def products_with_categories_by_slugs(
     variant_lists: dict[int, list[VariantRow]] = {}
     image_lists: dict[int, list[ImageRow]] = {}
     for row in await read_rows(session, statement, {"slugs": list(slugs)}):
-        if row.id not in found:
+        product = found.get(row.id)
+        if product is None:
             product = found[row.id] = to_row(row)
+        ancestor = _category_row(row)
+        tree.setdefault(ancestor.id, ancestor)
+        if ancestor.id == product.category_id:  # the row with its lists
             if variants:
                 variant_lists[product.id] = variants_from_json(row.variants_json)
             if images:
                 image_lists[product.id] = images_from_json(row.images_json)
-        ancestor = _category_row(row)
-        tree.setdefault(ancestor.id, ancestor)
     return ProductsWithDetails(
         list(found.values()),
         list(tree.values()),
