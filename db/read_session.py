@@ -32,6 +32,7 @@ DRIVER = "gateway.driver_connection"
 GENERIC = "gateway.generic_plan"
 PLAN_GENERIC = "SET plan_cache_mode = force_generic_plan"
 PLAN_AS_OPENED = "RESET plan_cache_mode"
+PLAN_TIMEOUT = 5.0
 
 
 class ReadConnection:
@@ -252,6 +253,12 @@ class ReadConnections:
     __slots__ = ("direct", "engine", "idle")
 
     def __init__(self, engine: AsyncEngine, idle_size: int = 0, direct: bool = False) -> None:
+        if (idle_size or direct) and engine.get_execution_options().get(
+            "isolation_level"
+        ) != "AUTOCOMMIT":
+            # A transaction would undo a switch of planning (ReadConnection.rows) when the
+            # pool rolls it back, and a kept connection would hold its snapshot.
+            raise ValueError("kept or direct reads need an AUTOCOMMIT engine (read_sessions)")
         self.engine = engine
         self.idle = IdleConnections(idle_size) if idle_size else None
         self.direct = DirectStatements(engine.dialect) if direct else None
@@ -275,7 +282,8 @@ async def _driver(opened: AsyncConnection) -> Any:
 
 
 async def _plan(opened: AsyncConnection, driver: Any, *, generic: bool) -> None:
-    await driver.execute(PLAN_GENERIC if generic else PLAN_AS_OPENED)
+    # A SET answers at once; one that does not is on a connection gone half-open.
+    await driver.execute(PLAN_GENERIC if generic else PLAN_AS_OPENED, timeout=PLAN_TIMEOUT)
     opened.info[GENERIC] = generic
 
 
@@ -288,6 +296,10 @@ async def _release(connection: AsyncConnection) -> None:
         except Exception:  # it cannot be trusted to plan as opened: a new one will
             log.debug("a read connection did not reset its planning", exc_info=True)
             await connection.invalidate()
+        except BaseException:  # cancelled mid-reset: closed all the same, never left out
+            await connection.invalidate()
+            await connection.close()
+            raise
     await connection.close()
 
 

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from sqlalchemy import func, select, text
 
-from db import stats
+from db import read_session, stats
 from db.direct import generic_plan
 from db.engine import create_engine, kept_by_reads, read_sessions, session_factory
 from db.migrate import upgrade
@@ -367,3 +367,37 @@ async def test_a_dropped_connection_that_must_switch_its_planning_is_replaced(
         await reads.close()
         await engine.dispose()
         await admin.dispose()
+
+
+async def test_a_connection_given_back_mid_reset_is_closed_never_left_out(
+    reads_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Giving a connection that plans generically back to the pool waits for its reset: one
+    that hangs (a half-open connection; here a reset that sleeps) is given up after
+    PLAN_TIMEOUT and the connection closed; one cancelled meanwhile is closed all the same.
+    Either way the pool has every connection back."""
+    engine = create_engine(Settings(database_url=reads_database))
+    reads = read_sessions(engine, direct=True)  # none kept: each goes back at the batch's end
+    lookup = generic_plan(select(func.pg_backend_pid()))
+    monkeypatch.setattr(read_session, "PLAN_AS_OPENED", "SELECT pg_sleep(3)")
+    monkeypatch.setattr(read_session, "PLAN_TIMEOUT", 0.2)
+
+    async def batch() -> None:
+        async with reads() as session:
+            await session.rows(lookup)
+
+    try:
+        await asyncio.wait_for(batch(), timeout=2)  # not the 3 s of the sleeping reset
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        monkeypatch.setattr(read_session, "PLAN_TIMEOUT", 30.0)
+        task = asyncio.create_task(batch())
+        await asyncio.sleep(0.5)  # the rows are read; the reset sleeps
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert reads.direct is not None
+        assert reads.direct.failures == 0
+    finally:
+        await reads.close()
+        await engine.dispose()
