@@ -266,6 +266,24 @@ class ReadConnections:
     def __call__(self) -> ReadConnection:
         return ReadConnection(self.engine, self.idle, self.direct)
 
+    def stats(self) -> dict[str, object]:
+        """For /readyz: connections kept between batches by how they plan, statements run
+        straight through the driver, their runs that fell back to SQLAlchemy, and switches of
+        planning (each a round trip: a steady load makes few)."""
+        idle, direct = self.idle, self.direct
+        return {
+            "kept": None
+            if idle is None
+            else {"custom": len(idle.custom), "generic": len(idle.generic)},
+            "direct": None
+            if direct is None
+            else {
+                "statements": sum(1 for c in direct.compiled.values() if c is not None),
+                "fallbacks": direct.failures,
+                "planSwitches": direct.switches,
+            },
+        }
+
     async def close(self) -> None:
         if self.idle is not None:
             await self.idle.close()

@@ -56,9 +56,14 @@ async def test_warm_workloads_need_no_sql(cache_settings: Settings) -> None:
         assert await warm(api, workload("W1"), {"slug": slug}) == 0
         assert await warm(api, workload("W3"), {}) == 0
         assert await warm(api, workload("W2"), {"slug": "electronics"}) <= 1
-        stats = (await api.client.get("/readyz")).json()["dependencies"]["cache"]
+        dependencies = (await api.client.get("/readyz")).json()["dependencies"]
+        stats = dependencies["cache"]
         assert stats["state"] == "up"
         assert stats["hits"] > 0
+        reads = dependencies["database"]["reads"]  # what an operator sees of the direct reads
+        assert reads["direct"]["statements"] > 0
+        assert reads["direct"]["fallbacks"] == 0
+        assert set(reads["kept"]) == {"custom", "generic"}
 
 
 async def test_no_cross_viewer_leak(cache_settings: Settings) -> None:

@@ -330,6 +330,10 @@ async def test_lookups_plan_once_per_connection_and_every_other_statement_each_r
                 assert await planning(two, other) == "force_custom_plan"
                 assert await planning(one, lookup) == "force_generic_plan"
         assert reads.direct.switches == switches  # each found one planning as it wanted
+        assert reads.stats() == {
+            "kept": {"custom": 1, "generic": 1},
+            "direct": {"statements": 2, "fallbacks": 0, "planSwitches": switches},
+        }
         kept = {await _pid_of(connection) for connection in reads.idle.connections}  # type: ignore[union-attr]
         assert len(kept) == 2
         await reads.close()  # both back to the engine's pool

@@ -23,10 +23,12 @@ async def _database(state: GatewayState) -> dict[str, object]:
             await connection.execute(text("SELECT 1"))
     except Exception as error:  # any failure means "not ready"; the body says which
         return {"state": "down", "error": type(error).__name__}
+    reads = getattr(state.reads, "stats", None)
     return {
         "state": "up",
         "backend": state.engine.dialect.name,
         "latencyMs": round((time.perf_counter() - started) * 1000, 2),
+        "reads": None if reads is None else reads(),
     }
 
 
