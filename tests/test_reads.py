@@ -3,18 +3,21 @@
 import asyncio
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db import read_session, stats
 from db.direct import generic_plan
 from db.engine import create_engine, kept_by_reads, read_sessions, session_factory
 from db.migrate import upgrade
 from db.queries.categories import children_by_parent_ids
+from db.read_session import ReadConnections
 from graph.settings import Settings
 from tests.conftest import postgres_database
 
@@ -297,6 +300,28 @@ async def test_a_burst_of_reads_reuses_its_connections_instead_of_reopening_them
         await engine.dispose()
 
 
+GENERIC, CUSTOM = "force_generic_plan", "force_custom_plan"
+
+
+@asynccontextmanager
+async def _direct_reads(
+    database: str, idle: int = 0, pool_size: int = 10
+) -> AsyncIterator[tuple[AsyncEngine, ReadConnections]]:
+    """An engine and its direct reads (`idle` kept), both closed after."""
+    engine = create_engine(Settings(database_url=database, database_pool_size=pool_size))
+    reads = read_sessions(engine, idle=idle, direct=True)
+    try:
+        yield engine, reads
+    finally:
+        await reads.close()
+        await engine.dispose()
+
+
+async def _planning(session: Any, statement: Any) -> str:
+    """The plan_cache_mode the statement ran under (its first column)."""
+    return str((await session.rows(statement))[0][0])
+
+
 async def test_lookups_plan_once_per_connection_and_every_other_statement_each_run(
     reads_database: str,
 ) -> None:
@@ -304,31 +329,25 @@ async def test_lookups_plan_once_per_connection_and_every_other_statement_each_r
     on the same connection, and every connection given back to the pool (its next user may be
     a write), plans each run as the connection was opened to. A batch takes a kept connection
     that already plans as its first statement wants, so a steady mix switches no more."""
-    engine = create_engine(Settings(database_url=reads_database))
-    reads = read_sessions(engine, idle=2, direct=True)
     other = select(func.current_setting("plan_cache_mode"))
     lookup = generic_plan(select(func.current_setting("plan_cache_mode"), func.now()))
     sql = text("SELECT current_setting('plan_cache_mode')")
-
-    async def planning(session: Any, statement: Any) -> str:
-        return str((await session.rows(statement))[0][0])
-
-    assert reads.direct is not None
-    try:
+    async with _direct_reads(reads_database, idle=2) as (engine, reads):
+        assert reads.direct is not None
         async with reads() as session:
-            assert await planning(session, lookup) == "force_generic_plan"
-            assert await planning(session, other) == "force_custom_plan"
-            assert await planning(session, lookup) == "force_generic_plan"
-            assert (await session.execute(sql)).scalar_one() == "force_custom_plan"
-            assert await planning(session, lookup) == "force_generic_plan"
+            assert await _planning(session, lookup) == GENERIC
+            assert await _planning(session, other) == CUSTOM
+            assert await _planning(session, lookup) == GENERIC
+            assert (await session.execute(sql)).scalar_one() == CUSTOM
+            assert await _planning(session, lookup) == GENERIC
         async with reads() as one, reads() as two:
-            assert await planning(one, lookup) == "force_generic_plan"  # the one kept
-            assert await planning(two, other) == "force_custom_plan"
+            assert await _planning(one, lookup) == GENERIC  # the one kept
+            assert await _planning(two, other) == CUSTOM
         switches = reads.direct.switches
         for _ in range(3):
             async with reads() as one, reads() as two:
-                assert await planning(two, other) == "force_custom_plan"
-                assert await planning(one, lookup) == "force_generic_plan"
+                assert await _planning(two, other) == CUSTOM
+                assert await _planning(one, lookup) == GENERIC
         assert reads.direct.switches == switches  # each found one planning as it wanted
         assert reads.stats() == {
             "kept": {"custom": 1, "generic": 1},
@@ -341,11 +360,8 @@ async def test_lookups_plan_once_per_connection_and_every_other_statement_each_r
             pids = {await _pid_of(first), await _pid_of(second)}
             modes = {(await c.execute(sql)).scalar_one() for c in (first, second)}
         assert pids == kept
-        assert modes == {"force_custom_plan"}
+        assert modes == {CUSTOM}
         assert reads.direct.failures == 0
-    finally:
-        await reads.close()
-        await engine.dispose()
 
 
 async def test_a_dropped_connection_that_must_switch_its_planning_is_replaced(
@@ -353,23 +369,20 @@ async def test_a_dropped_connection_that_must_switch_its_planning_is_replaced(
 ) -> None:
     """The switch meets the dead connection first: the read still answers, once, on a new one
     (the switch's failure is SQLAlchemy's to meet, as a statement's would be)."""
-    engine = create_engine(Settings(database_url=reads_database))
     admin = create_engine(Settings(database_url=reads_database))
-    reads = read_sessions(engine, idle=1, direct=True)
     lookup = generic_plan(select(func.pg_backend_pid()))
     other = select(func.pg_backend_pid(), func.current_setting("plan_cache_mode"))
     try:
-        async with reads() as session:
-            (pid,) = (await session.rows(lookup))[0]
-        async with admin.connect() as connection:
-            await connection.execute(text(f"SELECT pg_terminate_backend({pid})"))
-        async with reads() as session:
-            new_pid, planning = (await session.rows(other))[0]
+        async with _direct_reads(reads_database, idle=1) as (_, reads):
+            async with reads() as session:
+                (pid,) = (await session.rows(lookup))[0]
+            async with admin.connect() as connection:
+                await connection.execute(text(f"SELECT pg_terminate_backend({pid})"))
+            async with reads() as session:
+                new_pid, planning = (await session.rows(other))[0]
         assert new_pid != pid
-        assert planning == "force_custom_plan"
+        assert planning == CUSTOM
     finally:
-        await reads.close()
-        await engine.dispose()
         await admin.dispose()
 
 
@@ -380,17 +393,16 @@ async def test_a_connection_given_back_mid_reset_is_closed_never_left_out(
     that hangs (a half-open connection; here a reset that sleeps) is given up after
     PLAN_TIMEOUT and the connection closed; one cancelled meanwhile is closed all the same.
     Either way the pool has every connection back."""
-    engine = create_engine(Settings(database_url=reads_database))
-    reads = read_sessions(engine, direct=True)  # none kept: each goes back at the batch's end
     lookup = generic_plan(select(func.pg_backend_pid()))
     monkeypatch.setattr(read_session, "PLAN_AS_OPENED", "SELECT pg_sleep(3)")
     monkeypatch.setattr(read_session, "PLAN_TIMEOUT", 0.2)
+    # None kept: each connection goes back at its batch's end.
+    async with _direct_reads(reads_database) as (engine, reads):
 
-    async def batch() -> None:
-        async with reads() as session:
-            await session.rows(lookup)
+        async def batch() -> None:
+            async with reads() as session:
+                await session.rows(lookup)
 
-    try:
         await asyncio.wait_for(batch(), timeout=2)  # not the 3 s of the sleeping reset
         assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         monkeypatch.setattr(read_session, "PLAN_TIMEOUT", 30.0)
@@ -402,6 +414,44 @@ async def test_a_connection_given_back_mid_reset_is_closed_never_left_out(
         assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
         assert reads.direct is not None
         assert reads.direct.failures == 0
-    finally:
+
+
+async def test_mixed_plannings_cancelled_at_random_under_concurrency_stay_right(
+    reads_database: str,
+) -> None:
+    """Twelve batches at a time on DATABASE_POOL_SIZE=3, each a lookup and another statement
+    (in either order), a third cancelled at random (mid-statement, mid-switch): every statement
+    that answers ran under the planning it wanted, none fell back, and every connection the
+    pool holds afterwards plans as it was opened to."""
+    lookup = generic_plan(select(func.current_setting("plan_cache_mode"), func.pg_sleep(0.005)))
+    other = select(func.current_setting("plan_cache_mode"), func.pg_sleep(0.005))
+    rng = random.Random(11)
+    ran: list[tuple[str, str]] = []
+
+    async def batch(reads: ReadConnections, i: int) -> None:
+        pairs = [(lookup, GENERIC), (other, CUSTOM)]
+        async with reads() as session:
+            for statement, wanted in pairs if i % 2 else pairs[::-1]:
+                ran.append((wanted, await _planning(session, statement)))
+
+    async with _direct_reads(reads_database, idle=3, pool_size=3) as (engine, reads):
+        for _ in range(8):
+            tasks = [asyncio.create_task(batch(reads, i)) for i in range(12)]
+            await asyncio.sleep(rng.uniform(0, 0.03))
+            for task in rng.sample(tasks, 4):
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            assert [r for r in results if not isinstance(r, asyncio.CancelledError | None)] == []
+        assert len(ran) > 100
+        assert [(wanted, got) for wanted, got in ran if wanted != got] == []
+        assert reads.direct is not None
+        assert reads.direct.failures == 0
+        assert reads.direct.switches > 0
         await reads.close()
-        await engine.dispose()
+        pooled = engine.pool.checkedin()  # type: ignore[attr-defined]
+        assert pooled >= 3
+        async with AsyncExitStack() as stack:
+            connections = [await stack.enter_async_context(engine.connect()) for _ in range(pooled)]
+            sql = text("SELECT current_setting('plan_cache_mode')")
+            modes = [(await c.execute(sql)).scalar_one() for c in connections]
+        assert modes == [CUSTOM] * pooled
